@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Npgsql;
+using Orleans.Runtime;
+
+namespace CouponBooks.Api.Http;
+
+/// <summary>Turns what escapes a handler into problem details: bad input is 400/413/415, an unreachable cluster or database is 503.</summary>
+internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            return true;
+        }
+
+        var (code, detail, errors) = Classify(exception);
+        if (code is null)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            return false;
+        }
+
+        if (code == ErrorCode.ServiceUnavailable)
+        {
+            logger.LogWarning("Answering 503 on {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, exception.Message);
+            ApiProblems.SetRetryAfter(context, ApiProblems.UnavailableRetryAfter);
+        }
+
+        var problem = ApiProblems.Details(code.Value, detail, errors);
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static (ErrorCode? Code, string? Detail, Dictionary<string, string[]>? Errors) Classify(Exception exception)
+    {
+        switch (exception)
+        {
+            case BadHttpRequestException bad when ApiProblems.CodeForStatus(bad.StatusCode) is { } code:
+                return code == ErrorCode.ValidationFailed
+                    ? (code, "The request could not be read.", new() { [FieldOf(bad)] = [Describe(bad)] })
+                    : (code, bad.Message, null);
+            case JsonException json:
+                return (ErrorCode.ValidationFailed, "The request body is not valid JSON.", new() { [json.Path ?? "body"] = [json.Message] });
+        }
+
+        return IsUnavailable(exception) ? (ErrorCode.ServiceUnavailable, "The cluster or the database cannot be reached.", null) : (null, null, null);
+    }
+
+    /// <summary>Faults that mean "a part of the system cannot be reached now", not "this request is wrong".</summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => true,
+        System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException => true,
+        TimeoutException => true,
+        PostgresException postgres => IsUnavailableState(postgres.SqlState),
+        NpgsqlException => true,
+        OrleansException orleans when orleans.Message.Contains("gateway", StringComparison.OrdinalIgnoreCase) => true,
+        InvalidOperationException invalid when invalid.Message.Contains("not been initialized", StringComparison.OrdinalIgnoreCase)
+            || invalid.Message.Contains("not connected", StringComparison.OrdinalIgnoreCase) => true,
+        AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
+        _ => exception.InnerException is { } inner && IsUnavailable(inner),
+    };
+
+    // Connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown (57).
+    private static bool IsUnavailableState(string sqlState) => sqlState.StartsWith("08", StringComparison.Ordinal)
+        || sqlState.StartsWith("53", StringComparison.Ordinal) || sqlState.StartsWith("57", StringComparison.Ordinal);
+
+    private static string FieldOf(BadHttpRequestException bad) =>
+        bad.InnerException is JsonException { Path: { Length: > 1 } path } ? path.TrimStart('$', '.') : "body";
+
+    private static string Describe(BadHttpRequestException bad) =>
+        bad.InnerException is JsonException json ? $"The JSON is malformed or has a value of the wrong type: {json.Message}" : bad.Message;
+}

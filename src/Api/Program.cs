@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+using CouponBooks.Api.Auth;
+using CouponBooks.Api.Hosting;
+using CouponBooks.Api.Http;
+using CouponBooks.Api.Users;
+using Npgsql;
+
+var builder = WebApplication.CreateBuilder(args);
+
+string connectionString = builder.Configuration.GetConnectionString("Postgres")
+    ?? throw new InvalidOperationException("ConnectionStrings__Postgres is not set: name the PostgreSQL database the cluster uses.");
+
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64L * 1024 * 1024 + 64 * 1024);
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+    o.SerializerOptions.AllowTrailingCommas = false;
+});
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+builder.Services.AddApiProblemDetails();
+builder.Services.AddApiAuthentication(builder.Configuration, builder.Environment);
+builder.Services.AddApiDocumentation();
+builder.Services.AddApiHealthChecks();
+builder.AddClusterClient(connectionString);
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseSwagger();
+app.UseSwaggerUI(ui =>
+{
+    ui.DocumentTitle = "CouponBooks API";
+    ui.EnablePersistAuthorization();
+});
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapApiHealthChecks();
+app.MapAuthApi();
+app.MapUsersApi();
+
+app.Run();
+
+/// <summary>The Api's entry point; public so tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,53 @@
+using CouponBooks.Storage;
+using CouponBooks.Users;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace CouponBooks.Hosting;
+
+public static class CouponBooksSiloExtensions
+{
+    public const string ConnectionStringName = "Postgres";
+
+    /// <summary>
+    /// Everything a silo needs to host the CouponBooks grains on PostgreSQL, except clustering
+    /// (the real host uses ADO.NET membership, test clusters their own).
+    /// </summary>
+    public static ISiloBuilder AddCouponBooksGrains(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        string connectionString = configuration.GetConnectionString(ConnectionStringName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
+
+        silo.AddAdoNetGrainStorage(StorageNames.Store, options =>
+        {
+            options.Invariant = "Npgsql";
+            options.ConnectionString = connectionString;
+        });
+        silo.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = "Npgsql";
+            options.ConnectionString = connectionString;
+        });
+
+        var services = silo.Services;
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<SystemTextJsonGrainStorageSerializerOptions>();
+        services.AddSingleton<SystemTextJsonGrainStorageSerializer>();
+        services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(StorageNames.Store)
+            .Configure<SystemTextJsonGrainStorageSerializer>((options, serializer) => options.GrainStorageSerializer = serializer);
+
+        services.AddOptions<IdentityOptions>().Bind(configuration.GetSection(IdentityOptions.Section))
+            .Validate(o => o.BcryptWorkFactor is >= 4 and <= 31, "Identity:BcryptWorkFactor must be 4..31.")
+            .Validate(o => o.LockoutMaxFailedAttempts >= 1, "Identity:LockoutMaxFailedAttempts must be at least 1.")
+            .ValidateOnStart();
+        services.AddOptions<AdminBootstrapOptions>().Bind(configuration.GetSection(AdminBootstrapOptions.Section));
+        services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<UserStore>();
+        services.AddHostedService<AdminBootstrap>();
+        return silo;
+    }
+}

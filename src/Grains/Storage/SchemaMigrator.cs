@@ -1,0 +1,75 @@
+using DbUp;
+using DbUp.Engine;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CouponBooks.Storage;
+
+/// <summary>Applies the numbered scripts of <c>sql/</c> (embedded in this assembly) in order, each exactly once.</summary>
+public static class SchemaMigrator
+{
+    private const string ResourcePrefix = "CouponBooks.Schema.";
+
+    // Any constant works; it only has to be the same for every process that migrates this database.
+    private const long MigrationLockKey = 0x436F75706F6E42;
+
+    public static IReadOnlyList<string> ScriptNames =>
+        typeof(SchemaMigrator).Assembly.GetManifestResourceNames()
+            .Where(name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Brings the database up to date. Safe to call from several processes at once: they take turns.</summary>
+    public static async Task MigrateAsync(string connectionString, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        await using var lockConnection = new NpgsqlConnection(connectionString);
+        await lockConnection.OpenAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand("select pg_advisory_lock(@key)", lockConnection))
+        {
+            take.Parameters.AddWithValue("key", MigrationLockKey);
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            var upgrader = DeployChanges.To
+                .PostgresqlDatabase(connectionString)
+                .WithScriptsEmbeddedInAssembly(typeof(SchemaMigrator).Assembly, name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
+                .WithScriptNameComparer(StringComparer.Ordinal)
+                .WithVariablesDisabled()
+                .WithTransactionPerScript()
+                .JournalToPostgresqlTable("public", "schema_versions")
+                .LogTo(new UpgradeLog(logger))
+                .Build();
+
+            DatabaseUpgradeResult result = upgrader.PerformUpgrade();
+            if (!result.Successful)
+            {
+                throw new InvalidOperationException($"Applying schema script {result.ErrorScript?.Name} failed: {result.Error?.Message}", result.Error);
+            }
+
+            logger.LogInformation("Schema is up to date ({Applied} script(s) applied now)", result.Scripts.Count());
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand("select pg_advisory_unlock(@key)", lockConnection);
+            release.Parameters.AddWithValue("key", MigrationLockKey);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private sealed class UpgradeLog(ILogger logger) : DbUp.Engine.Output.IUpgradeLog
+    {
+        public void LogTrace(string format, params object[] args) => logger.LogTrace(format, args);
+
+        public void LogDebug(string format, params object[] args) => logger.LogDebug(format, args);
+
+        public void LogInformation(string format, params object[] args) => logger.LogDebug(format, args);
+
+        public void LogWarning(string format, params object[] args) => logger.LogWarning(format, args);
+
+        public void LogError(string format, params object[] args) => logger.LogError(format, args);
+
+        public void LogError(Exception ex, string format, params object[] args) => logger.LogError(ex, format, args);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using CouponBooks.Hosting;
+using CouponBooks.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace CouponBooks.Silo.Hosting;
+
+/// <summary>Builds the silo host: ADO.NET clustering, storage and reminders on PostgreSQL, ports from configuration.</summary>
+public static class SiloHost
+{
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
+        string connectionString = ConnectionString(builder.Configuration);
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = endpoints.ClusterId;
+                o.ServiceId = endpoints.ServiceId;
+            });
+            silo.ConfigureEndpoints(AdvertisedAddress(endpoints.AdvertisedHost), endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = connectionString;
+            });
+            silo.AddCouponBooksGrains(builder.Configuration);
+        });
+
+        return builder;
+    }
+
+    /// <summary>Applies <c>sql/</c> (unless disabled) and runs the silo until it is told to stop.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = CreateBuilder(args);
+        using var host = builder.Build();
+        if (builder.Configuration.GetValue("Database:MigrateOnStart", true))
+        {
+            await MigrateAsync(host.Services, builder.Configuration);
+        }
+
+        await host.RunAsync();
+        return 0;
+    }
+
+    /// <summary>The schema step alone: apply <c>sql/</c> and exit.</summary>
+    public static async Task<int> MigrateOnlyAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        using var host = builder.Build();
+        await MigrateAsync(host.Services, builder.Configuration);
+        return 0;
+    }
+
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(CouponBooksSiloExtensions.ConnectionStringName)
+        ?? throw new InvalidOperationException("ConnectionStrings__Postgres is not set: name the PostgreSQL database to use.");
+
+    private static async Task MigrateAsync(IServiceProvider services, IConfiguration configuration)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CouponBooks.Schema");
+        await SchemaMigrator.MigrateAsync(ConnectionString(configuration), logger);
+    }
+
+    private static IPAddress AdvertisedAddress(string host) =>
+        IPAddress.TryParse(host, out var address)
+            ? address
+            : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+}

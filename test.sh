@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test against a throwaway PostgreSQL that this script starts and removes, unless
+# ConnectionStrings__Postgres names a server whose role may create databases. Extra arguments go
+# to `dotnet test` (e.g. --filter Auth).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+
+if [ -z "${ConnectionStrings__Postgres:-}" ]; then
+  pg_dir="${TMPDIR:-/tmp}/couponbooks-test-pg.$$.$RANDOM"
+  pg_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((40000 + RANDOM % 20000)))"
+  trap 'scripts/postgres.sh remove --dir "$pg_dir" >/dev/null 2>&1 || true' EXIT
+  ConnectionStrings__Postgres="$(scripts/postgres.sh start --dir "$pg_dir" --port "$pg_port" | tail -n 1)"
+  export ConnectionStrings__Postgres
+fi
+
+dotnet build CouponBooks.sln -c Release -nologo -v quiet
+dotnet test CouponBooks.sln -c Release --no-build --logger "console;verbosity=normal" "$@"

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using CouponBooks.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace CouponBooks.Tests.Http;
+
+/// <summary>Every endpoint that exists, hit with malformed input, as a caller with no token and as an admin: never a 5xx, always problem+json.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output)
+{
+    private static readonly (string Name, Func<HttpContent?> Body)[] Bodies =
+    [
+        ("no body", () => null),
+        ("empty json", () => Json("")),
+        ("truncated json", () => Json("{\"email\": \"a@b.c\"")),
+        ("array", () => Json("[1,2,3]")),
+        ("string", () => Json("\"text\"")),
+        ("null", () => Json("null")),
+        ("wrong types", () => Json("""{"email":5,"password":[],"displayName":{},"role":7,"disabled":"x","refreshToken":1,"name":false,"userIds":"x","emails":3}""")),
+        ("nulls", () => Json("""{"email":null,"password":null,"displayName":null,"role":null,"disabled":null,"refreshToken":null}""")),
+        ("deep nesting", () => Json(new string('[', 5000) + new string(']', 5000))),
+        ("huge string", () => Json($$"""{"email":"{{new string('a', 1_000_000)}}@x.io","password":"{{new string('p', 1_000_000)}}","displayName":"{{new string('d', 100_000)}}"}""")),
+        ("invalid utf-8", () => new ByteArrayContent([0x7B, 0x22, 0xC3, 0x28, 0x22, 0x3A, 0xFF, 0x7D]) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } }),
+        ("text/plain", () => new StringContent("email=a@b.c", Encoding.UTF8, "text/plain")),
+        ("form", () => new FormUrlEncodedContent([KeyValuePair.Create("email", "a@b.c")])),
+        ("control chars", () => Json("{\"email\":\"a\\u0000@b.c\",\"password\":\"\\u0000\\u0001aaaaaaaaaaa\",\"displayName\":\"\\u0007\"}")),
+    ];
+
+    private static readonly string[] Queries = ["", "?limit=-1", "?limit=99999999999", "?cursor=%00%FF", "?email=", "?email=%00", "?limit=1&cursor=" + new string('A', 5000)];
+
+    [Fact]
+    public async Task No_endpoint_answers_a_server_error_to_malformed_input()
+    {
+        var endpoints = DiscoverEndpoints();
+        Assert.Contains(endpoints, e => e.Path == "/api/v1/auth/register");
+        Assert.Contains(endpoints, e => e.Path.StartsWith("/api/v1/users/", StringComparison.Ordinal) && e.Method == "PATCH");
+
+        using var anonymous = api.CreateClient();
+        using var admin = await api.AdminClientAsync();
+        int requests = 0;
+        var failures = new List<string>();
+        foreach (var (method, path) in endpoints)
+        {
+            foreach (var client in new[] { anonymous, admin })
+            {
+                foreach (var (name, body) in Bodies)
+                {
+                    foreach (string query in method == "GET" ? Queries : [""])
+                    {
+                        var request = new HttpRequestMessage(new HttpMethod(method), path + query) { Content = body() };
+                        var response = await client.SendAsync(request);
+                        requests++;
+                        string text = await response.Content.ReadAsStringAsync();
+                        if ((int)response.StatusCode >= 500)
+                        {
+                            failures.Add($"{method} {path}{query} [{name}] -> {(int)response.StatusCode}: {text[..Math.Min(300, text.Length)]}");
+                        }
+                        else if ((int)response.StatusCode >= 400 && !IsProblem(response, text))
+                        {
+                            failures.Add($"{method} {path}{query} [{name}] -> {(int)response.StatusCode} without a problem+json code: {text[..Math.Min(300, text.Length)]}");
+                        }
+                    }
+                }
+            }
+        }
+
+        output.WriteLine($"{requests} requests over {endpoints.Count} endpoints");
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(30)));
+    }
+
+    [Fact]
+    public async Task An_unknown_path_is_not_found_problem()
+    {
+        using var client = api.CreateClient();
+        await ApiCalls.AssertProblemAsync(await client.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task A_wrong_method_is_method_not_allowed_problem()
+    {
+        using var client = api.CreateClient();
+        await ApiCalls.AssertProblemAsync(await client.DeleteAsync("/api/v1/auth/login"), HttpStatusCode.MethodNotAllowed, "method-not-allowed");
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_json_is_unsupported_media_type()
+    {
+        using var client = api.CreateClient();
+        var response = await client.PostAsync("/api/v1/auth/register", new StringContent("email=a", Encoding.UTF8, "text/plain"));
+        await ApiCalls.AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+    }
+
+    [Fact]
+    public async Task Malformed_json_is_validation_failed_with_errors()
+    {
+        using var client = api.CreateClient();
+        var response = await client.PostAsync("/api/v1/auth/login", Json("{\"email\": "));
+        var problem = await ApiCalls.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal(JsonValueKind.Object, problem.GetProperty("errors").ValueKind);
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
+    }
+
+    private List<(string Method, string Path)> DiscoverEndpoints()
+    {
+        var sources = api.Factory.Services.GetRequiredService<IEnumerable<EndpointDataSource>>();
+        var found = new List<(string, string)>();
+        foreach (var endpoint in sources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>())
+        {
+            string? template = endpoint.RoutePattern.RawText;
+            var methods = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"];
+            if (template is null || template.Contains("swagger", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            string path = "/" + System.Text.RegularExpressions.Regex.Replace(template.TrimStart('/'), @"\{[^}]+\}", Guid.NewGuid().ToString());
+            found.AddRange(methods.Select(m => (m, path)));
+        }
+
+        return found.Distinct().ToList();
+    }
+
+    private static bool IsProblem(HttpResponseMessage response, string text)
+    {
+        if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+        {
+            return false;
+        }
+
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String;
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+}

@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace CouponBooks.Tests.Infrastructure;
+
+public sealed record TestUser(Guid Id, string Email, string Password);
+
+public sealed record Tokens(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken);
+
+public sealed record UserBody(Guid Id, string Email, string? DisplayName, string Role, bool Disabled, DateTimeOffset CreatedAt);
+
+/// <summary>The calls most tests make, with the assertions that they succeeded.</summary>
+public static class ApiCalls
+{
+    public static string NewEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
+
+    public static async Task<TestUser> RegisterAsync(HttpClient client, string? email = null, string password = "correct-horse-battery", string? displayName = null)
+    {
+        email ??= NewEmail();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/register", new { email, password, displayName });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<UserBody>();
+        return new TestUser(body!.Id, email, password);
+    }
+
+    public static async Task<Tokens> LoginAsync(HttpClient client, string email, string password)
+    {
+        var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<Tokens>())!;
+    }
+
+    /// <summary>Asserts a problem+json answer with the given status and code, and returns its body.</summary>
+    public static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"Expected {(int)status} {code}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(code, body.GetProperty("code").GetString());
+        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("title").GetString()));
+        return body;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using CouponBooks.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace CouponBooks.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL server the tests use: the one named by <c>ConnectionStrings__Postgres</c>, or a throwaway server
+/// started through <c>scripts/postgres.sh</c> and removed when the test process exits. Each fixture gets a fresh database.
+/// </summary>
+public static class TestPostgres
+{
+    private static readonly Lazy<Task<string>> Server = new(StartServerAsync);
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    /// <summary>Creates a new, migrated database and returns its connection string.</summary>
+    public static async Task<string> CreateDatabaseAsync()
+    {
+        var server = new NpgsqlConnectionStringBuilder(await Server.Value);
+        string name = $"cb_test_{Guid.NewGuid():N}";
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        server.Database = name;
+        server.MaxPoolSize = 50;
+        await SchemaMigrator.MigrateAsync(server.ConnectionString, NullLogger.Instance);
+        return server.ConnectionString;
+    }
+
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<string> StartServerAsync()
+    {
+        if (Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } given)
+        {
+            return given;
+        }
+
+        string dataDir = Path.Combine(Path.GetTempPath(), $"couponbooks-test-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
+        int port = FreeTcpPort();
+        string script = Path.Combine(RepositoryRoot, "scripts", "postgres.sh");
+        string output = await RunAsync(script, $"start --dir {dataDir} --port {port}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            using var remove = Process.Start(new ProcessStartInfo(script, $"remove --dir {dataDir}") { RedirectStandardOutput = true, RedirectStandardError = true });
+            remove?.WaitForExit(30_000);
+        };
+        return output.Trim().Split('\n')[^1].Trim();
+    }
+
+    private static async Task<string> RunAsync(string file, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException($"Could not start {file}.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {arguments} failed ({process.ExitCode}):\n{await stderr}\n{await stdout}");
+        }
+
+        return await stdout;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CouponBooks.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Could not find the repository root (CouponBooks.sln) above the test binaries.");
+    }
+}
