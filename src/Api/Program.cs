@@ -29,6 +29,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseClusterConnectionGate();
 app.UseSwagger();
 app.UseSwaggerUI(ui =>
 {

@@ -1,3 +1,4 @@
+using CouponBooks.Api.Http;
 using Orleans.Configuration;
 
 namespace CouponBooks.Api.Hosting;
@@ -18,9 +19,7 @@ internal static class ClusterClientSetup
     {
         var cluster = builder.Configuration.GetSection(ClusterClientOptions.Section).Get<ClusterClientOptions>() ?? new ClusterClientOptions();
 
-        // Start Kestrel while the client is still looking for a silo, so the Api answers 503 instead of not at all.
-        builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
-
+        int before = builder.Services.Count;
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
@@ -37,12 +36,92 @@ internal static class ClusterClientSetup
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseConnectionRetryFilter(RetryForever);
         });
+
+        // The client's own hosted service would hold up the Api's start until a silo answers; run it in the background instead.
+        var clientServices = builder.Services.Skip(before).Where(d => d.ServiceType == typeof(IHostedService)).ToList();
+        foreach (var descriptor in clientServices)
+        {
+            builder.Services.Remove(descriptor);
+        }
+
+        builder.Services.AddSingleton(sp => new ClusterConnection(clientServices, sp, sp.GetRequiredService<ILogger<ClusterConnection>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterConnection>());
         return builder;
     }
+
+    /// <summary>Answers 503 to API calls until the client has first connected to the cluster.</summary>
+    public static IApplicationBuilder UseClusterConnectionGate(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var connection = context.RequestServices.GetRequiredService<ClusterConnection>();
+        if (!connection.IsConnected && context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        {
+            ApiProblems.SetRetryAfter(context, ApiProblems.UnavailableRetryAfter);
+            await ApiProblems.Problem(ErrorCode.ServiceUnavailable, "The Api is still connecting to the cluster.").ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
 
     private static async Task<bool> RetryForever(Exception exception, CancellationToken cancellationToken)
     {
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         return true;
     }
+}
+
+/// <summary>Starts the Orleans client in the background (it retries until a silo answers) and stops it with the Api.</summary>
+internal sealed class ClusterConnection(IReadOnlyList<ServiceDescriptor> clientServices, IServiceProvider services, ILogger<ClusterConnection> logger) : IHostedService
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<IHostedService> _started = [];
+    private Task _connecting = Task.CompletedTask;
+    private volatile bool _connected;
+
+    public bool IsConnected => _connected;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _connecting = Task.Run(ConnectAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _connecting;
+        foreach (var service in Enumerable.Reverse(_started))
+        {
+            await service.StopAsync(cancellationToken);
+        }
+    }
+
+    private async Task ConnectAsync()
+    {
+        try
+        {
+            foreach (var descriptor in clientServices)
+            {
+                var service = Resolve(descriptor);
+                await service.StartAsync(_stopping.Token);
+                _started.Add(service);
+            }
+
+            _connected = true;
+            logger.LogInformation("Connected to the Orleans cluster");
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogCritical(ex, "The Orleans client failed to start");
+            services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        }
+    }
+
+    private IHostedService Resolve(ServiceDescriptor descriptor) => (IHostedService)(
+        descriptor.ImplementationInstance
+        ?? descriptor.ImplementationFactory?.Invoke(services)
+        ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
 }

@@ -55,10 +55,15 @@ internal static class HealthSetup
         }
     }
 
-    private sealed class ClusterHealthCheck(IClusterClient client) : IHealthCheck
+    private sealed class ClusterHealthCheck(IClusterClient client, ClusterConnection connection) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (!connection.IsConnected)
+            {
+                return HealthCheckResult.Unhealthy("The Api is still connecting to the cluster.");
+            }
+
             try
             {
                 var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(CheckTimeout, cancellationToken);

@@ -9,6 +9,7 @@ internal sealed class AdminBootstrap(
     IGrainFactory grains,
     IOptions<AdminBootstrapOptions> options,
     IHostApplicationLifetime lifetime,
+    IHostEnvironment environment,
     ILogger<AdminBootstrap> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -17,6 +18,18 @@ internal sealed class AdminBootstrap(
         if (string.IsNullOrWhiteSpace(admin.Email) || string.IsNullOrEmpty(admin.Password))
         {
             logger.LogInformation("No bootstrap administrator configured (Admin:Email, Admin:Password)");
+            return;
+        }
+
+        if (!environment.IsDevelopment() && admin.Password == AdminBootstrapOptions.DevelopmentPassword)
+        {
+            logger.LogError("Admin:Password is the development default; set Admin__Password to a secret to create the bootstrap administrator outside Development");
+            return;
+        }
+
+        if (admin.Password.Length < 10)
+        {
+            logger.LogError("Admin:Password is shorter than 10 characters; bootstrap administrator not created");
             return;
         }
 

@@ -25,6 +25,9 @@ public sealed class AdminBootstrapOptions
 {
     public const string Section = "Admin";
 
+    /// <summary>The password appsettings.Development.json gives; refused in any other environment.</summary>
+    public const string DevelopmentPassword = "admin-dev-password";
+
     public string? Email { get; set; }
 
     public string? Password { get; set; }
