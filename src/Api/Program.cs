@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using CouponBooks.Api.Auth;
+using CouponBooks.Api.Books;
 using CouponBooks.Api.Hosting;
 using CouponBooks.Api.Http;
+using CouponBooks.Api.Jobs;
 using CouponBooks.Api.Users;
 using Npgsql;
 
@@ -10,7 +12,9 @@ var builder = WebApplication.CreateBuilder(args);
 string connectionString = builder.Configuration.GetConnectionString("Postgres")
     ?? throw new InvalidOperationException("ConnectionStrings__Postgres is not set: name the PostgreSQL database the cluster uses.");
 
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64L * 1024 * 1024 + 64 * 1024);
+// Bodies are small everywhere but the CSV upload, which raises its own limit to 64 MiB.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
+builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = BooksApi.MaxUploadBytes);
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
@@ -19,6 +23,7 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+builder.Services.AddSingleton<UploadStaging>();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddApiDocumentation();
@@ -42,6 +47,8 @@ app.UseAuthorization();
 app.MapApiHealthChecks();
 app.MapAuthApi();
 app.MapUsersApi();
+app.MapBooksApi();
+app.MapJobsApi();
 
 app.Run();
 

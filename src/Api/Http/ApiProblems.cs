@@ -124,14 +124,16 @@ public static class ApiProblems
             SetRetryAfter(context, retryAfter);
         }
 
-        return TypedResults.Problem(Details(refusal.Code, refusal.Detail));
+        return refusal.Code == ErrorCode.ValidationFailed
+            ? ValidationFailed(refusal.Field ?? "request", refusal.Detail)
+            : TypedResults.Problem(Details(refusal.Code, refusal.Detail));
     }
 
     public static ProblemHttpResult ValidationFailed(IDictionary<string, string[]> errors, string? detail = null) =>
         TypedResults.Problem(Details(ErrorCode.ValidationFailed, detail ?? "One or more fields are not valid.", errors));
 
     public static ProblemHttpResult ValidationFailed(string field, string message) =>
-        ValidationFailed(new Dictionary<string, string[]> { [field] = [message] });
+        ValidationFailed(new Dictionary<string, string[]> { [field] = [message] }, message);
 
     public static void SetRetryAfter(HttpContext context, TimeSpan retryAfter) =>
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,3 +1,4 @@
+using CouponBooks.Books;
 using CouponBooks.Storage;
 using CouponBooks.Users;
 using Microsoft.Extensions.Configuration;
@@ -47,6 +48,9 @@ public static class CouponBooksSiloExtensions
         services.AddOptions<AdminBootstrapOptions>().Bind(configuration.GetSection(AdminBootstrapOptions.Section));
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<BookStore>();
+        services.AddSingleton<CodeGeneration>();
+        services.AddSingleton<CodeImport>();
         services.AddHostedService<AdminBootstrap>();
         return silo;
     }

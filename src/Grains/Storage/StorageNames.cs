@@ -6,4 +6,6 @@ public static class StorageNames
     public const string Store = "store";
 
     public const string UserSecurity = "coupon-books.user-security";
+
+    public const string Job = "coupon-books.job";
 }

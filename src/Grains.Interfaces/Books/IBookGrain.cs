@@ -1,0 +1,28 @@
+namespace CouponBooks.Books;
+
+/// <summary>One coupon book: its settings, its codes' supply and (later) its limits. Keyed by the book id.</summary>
+public interface IBookGrain : IGrainWithGuidKey
+{
+    Task<Outcome<BookView>> CreateAsync(BookSettings settings);
+
+    Task<BookView?> GetAsync();
+
+    Task<Outcome<BookView>> PatchAsync(BookPatch patch);
+
+    /// <summary>Checks the pattern's capacity and starts a generation job; answers the job id.</summary>
+    Task<Outcome<Guid>> GenerateCodesAsync(string pattern, int count);
+
+    /// <summary>Imports the staged lines of an upload: at once when small, else as a job.</summary>
+    Task<ImportOutcome> ImportCodesAsync(Guid uploadId, bool skipInvalid, int lines);
+}
+
+[GenerateSerializer, Immutable, Alias("CouponBooks.BookPage")]
+public sealed record BookPage(
+    [property: Id(0)] IReadOnlyList<BookView> Items,
+    [property: Id(1)] Guid? Next);
+
+/// <summary>Listings of books with their stats, read from the books table. Stateless.</summary>
+public interface IBookDirectoryGrain : IGrainWithIntegerKey
+{
+    Task<BookPage> ListAsync(Guid? after, int limit);
+}

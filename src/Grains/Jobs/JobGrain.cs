@@ -1,0 +1,178 @@
+using System.Text.Json;
+using CouponBooks.Books;
+using CouponBooks.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CouponBooks.Jobs;
+
+/// <summary>A job as stored (Orleans grain storage, System.Text.Json).</summary>
+public sealed class JobRecord
+{
+    public JobSpec? Spec { get; set; }
+
+    public JobState State { get; set; }
+
+    public long Processed { get; set; }
+
+    public string? ResultJson { get; set; }
+
+    public JobError? Error { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    public int Attempts { get; set; }
+}
+
+/// <summary>
+/// Runs one long job in the background of its activation and keeps its progress. A reminder brings the job back
+/// on another silo when the one running it dies; the work is idempotent (its batch record commits with it), so a
+/// resumed job either finds its work committed or does it again from the start.
+/// </summary>
+internal sealed class JobGrain(
+    [PersistentState(StorageNames.Job, StorageNames.Store)] IPersistentState<JobRecord> job,
+    CodeGeneration generation,
+    CodeImport import,
+    TimeProvider clock,
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
+{
+    private const string WatchdogReminder = "resume-if-orphaned";
+    private const int MaxAttempts = 3;
+
+    private readonly CancellationTokenSource _deactivating = new();
+    private long _processed;
+    private Task? _running;
+
+    private Guid Id => this.GetPrimaryKey();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (job.RecordExists && job.State.State is JobState.Running or JobState.Queued)
+        {
+            Run();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _deactivating.CancelAsync();
+        if (_running is { } running)
+        {
+            await running.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Current);
+        }
+    }
+
+    public async Task StartAsync(JobSpec spec)
+    {
+        if (job.RecordExists)
+        {
+            return;
+        }
+
+        job.State = new JobRecord { Spec = spec, State = JobState.Running, CreatedAt = clock.GetUtcNow() };
+        await job.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(WatchdogReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        Run();
+    }
+
+    public Task<JobView?> GetAsync()
+    {
+        if (!job.RecordExists || job.State.Spec is not { } spec)
+        {
+            return Task.FromResult<JobView?>(null);
+        }
+
+        var record = job.State;
+        long processed = record.State == JobState.Running ? Interlocked.Read(ref _processed) : record.Processed;
+        return Task.FromResult<JobView?>(new JobView(Id, spec.Kind, record.State, spec.Total, processed, record.ResultJson, record.Error, record.CreatedAt, record.FinishedAt));
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!job.RecordExists || job.State.State is JobState.Succeeded or JobState.Failed)
+        {
+            await UnregisterWatchdogAsync();
+        }
+        else if (_running is null)
+        {
+            Run();
+        }
+    }
+
+    private void Run()
+    {
+        if (_running is null)
+        {
+            this.DelayDeactivation(TimeSpan.FromHours(2));
+            _running = RunAsync();
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var record = job.State;
+        var spec = record.Spec!;
+        record.Attempts++;
+        try
+        {
+            if (record.Attempts > MaxAttempts)
+            {
+                throw new JobRefusedException(new JobError(null, $"The job was interrupted {MaxAttempts} times; giving up."));
+            }
+
+            await job.WriteStateAsync();
+            var progress = new LiveProgress(this);
+            record.ResultJson = spec.Kind switch
+            {
+                JobKind.GenerateCodes => JsonSerializer.Serialize(
+                    new { generated = await generation.RunAsync(Id, spec.BookId, spec.Pattern!, spec.Total, progress, _deactivating.Token) },
+                    JsonSerializerOptions.Web),
+                JobKind.ImportCodes => JsonSerializer.Serialize(
+                    await import.RunAsync(Id, spec.UploadId!.Value, spec.BookId, spec.SkipInvalid, progress, _deactivating.Token),
+                    JsonSerializerOptions.Web),
+                _ => throw new JobRefusedException(new JobError(null, $"Unknown job kind {spec.Kind}.")),
+            };
+            record.State = JobState.Succeeded;
+            record.Processed = spec.Total;
+        }
+        catch (OperationCanceledException) when (_deactivating.IsCancellationRequested)
+        {
+            // The silo is shutting down: the transaction rolled back; the watchdog resumes the job elsewhere.
+            logger.LogInformation("Job {JobId} interrupted by deactivation; it will resume", Id);
+            _running = null;
+            return;
+        }
+        catch (JobRefusedException refused)
+        {
+            record.State = JobState.Failed;
+            record.Error = refused.Error;
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Job {JobId} ({Kind}) failed", Id, spec.Kind);
+            record.State = JobState.Failed;
+            record.Error = new JobError(null, $"The job failed: {ex.Message}");
+        }
+
+        record.FinishedAt = clock.GetUtcNow();
+        await job.WriteStateAsync();
+        await UnregisterWatchdogAsync();
+        _running = null;
+    }
+
+    private async Task UnregisterWatchdogAsync()
+    {
+        if (await this.GetReminder(WatchdogReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private sealed class LiveProgress(JobGrain grain) : IProgress<long>
+    {
+        public void Report(long value) => Interlocked.Exchange(ref grain._processed, value);
+    }
+}
