@@ -20,10 +20,16 @@ internal sealed class CouponExport(NpgsqlDataSource dataSource, Guid bookId) : I
             to stdout with (format csv, header)
             """;
         await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
-        await using var source = await connection.BeginRawBinaryCopyAsync(copy, context.RequestAborted);
+        using var source = await connection.BeginTextExportAsync(copy, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/csv; charset=utf-8";
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"book-{bookId:D}-coupons.csv\"";
-        await source.CopyToAsync(context.Response.Body, 64 * 1024, context.RequestAborted);
+        var buffer = new char[32 * 1024];
+        await using var writer = new StreamWriter(context.Response.Body, new System.Text.UTF8Encoding(false), buffer.Length);
+        int read;
+        while ((read = await source.ReadAsync(buffer, context.RequestAborted)) > 0)
+        {
+            await writer.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+        }
     }
 }

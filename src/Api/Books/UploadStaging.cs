@@ -23,7 +23,7 @@ public sealed class UploadStaging(NpgsqlDataSource dataSource)
                 await importer.StartRowAsync(cancellationToken);
                 await importer.WriteAsync(uploadId, NpgsqlDbType.Uuid, cancellationToken);
                 await importer.WriteAsync(line.Line, NpgsqlDbType.Integer, cancellationToken);
-                await importer.WriteAsync(line.Value, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(Printable(line.Value), NpgsqlDbType.Text, cancellationToken);
                 await WriteNullableAsync(importer, line.Code, cancellationToken);
                 await WriteNullableAsync(importer, line.Reason, cancellationToken);
                 lines++;
@@ -34,6 +34,16 @@ public sealed class UploadStaging(NpgsqlDataSource dataSource)
 
         return lines;
     }
+
+    /// <summary>The value as echoed back in reports; PostgreSQL text cannot hold NUL, so control characters become U+FFFD.</summary>
+    private static string Printable(string value) =>
+        value.AsSpan().ContainsAnyInRange('\0', '\u001f') ? string.Create(value.Length, value, static (span, source) =>
+        {
+            for (int i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? '\uFFFD' : source[i];
+            }
+        }) : value;
 
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
