@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Books;
+using CouponBooks.Api.Coupons;
 using CouponBooks.Api.Hosting;
 using CouponBooks.Api.Http;
 using CouponBooks.Api.Jobs;
@@ -49,6 +50,7 @@ app.MapAuthApi();
 app.MapUsersApi();
 app.MapBooksApi();
 app.MapJobsApi();
+app.MapCouponsApi();
 
 app.Run();
 

@@ -99,16 +99,16 @@ public static class ApiProblems
         _ => null,
     };
 
-    public static ProblemDetails Details(ErrorCode code, string? detail, IDictionary<string, string[]>? errors = null)
+    public static ProblemDetails Details(ErrorCode code, string? detail, IDictionary<string, string[]>? errors = null, string? traceId = null)
     {
         ProblemDetails problem = errors is null ? new ProblemDetails() : new HttpValidationProblemDetails(errors);
         problem.Status = Status(code);
         problem.Title = Title(code);
         problem.Detail = detail;
         problem.Extensions["code"] = Slug(code);
-        if (Activity.Current?.Id is { } traceId)
+        if ((traceId ?? Activity.Current?.Id) is { } trace)
         {
-            problem.Extensions["traceId"] = traceId;
+            problem.Extensions["traceId"] = trace;
         }
 
         return problem;
@@ -117,16 +117,16 @@ public static class ApiProblems
     public static ProblemHttpResult Problem(ErrorCode code, string? detail = null) => TypedResults.Problem(Details(code, detail));
 
     /// <summary>A grain's refusal as problem details; a refusal with a retry delay also sets <c>Retry-After</c>.</summary>
-    public static ProblemHttpResult Problem(this HttpContext context, Refusal refusal)
+    public static ProblemHttpResult Problem(this HttpContext context, Refusal refusal, string? traceId = null)
     {
         if (refusal.RetryAfter is { } retryAfter)
         {
             SetRetryAfter(context, retryAfter);
         }
 
-        return refusal.Code == ErrorCode.ValidationFailed
-            ? ValidationFailed(refusal.Field ?? "request", refusal.Detail)
-            : TypedResults.Problem(Details(refusal.Code, refusal.Detail));
+        return TypedResults.Problem(refusal.Code == ErrorCode.ValidationFailed
+            ? Details(refusal.Code, refusal.Detail, new Dictionary<string, string[]> { [refusal.Field ?? "request"] = [refusal.Detail] }, traceId)
+            : Details(refusal.Code, refusal.Detail, traceId: traceId));
     }
 
     public static ProblemHttpResult ValidationFailed(IDictionary<string, string[]> errors, string? detail = null) =>

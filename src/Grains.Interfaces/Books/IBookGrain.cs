@@ -14,6 +14,15 @@ public interface IBookGrain : IGrainWithGuidKey
 
     /// <summary>Imports the staged lines of an upload: at once when small, else as a job.</summary>
     Task<ImportOutcome> ImportCodesAsync(Guid uploadId, bool skipInvalid, int lines);
+
+    /// <summary>Gives a random free code to a user within the validity window and the book's limits.</summary>
+    /// <remarks>Interleaves: each call counts its reservation before it awaits the coupon's write, so many writes share a commit.</remarks>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<Outcome<Coupons.CouponView>> AssignRandomAsync(Guid userId, Guid actorId, Coupons.IdempotencyTicket? ticket);
+
+    /// <summary>Gives one named code of this book to a user within the same limits.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<Outcome<Coupons.CouponView>> AssignCodeAsync(string code, Guid userId, Guid actorId, Coupons.IdempotencyTicket? ticket);
 }
 
 [GenerateSerializer, Immutable, Alias("CouponBooks.BookPage")]

@@ -1,19 +1,34 @@
 using CouponBooks.Books.Codes;
+using CouponBooks.Coupons;
 using CouponBooks.Jobs;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace CouponBooks.Books;
 
+/// <summary>
+/// One book: its settings, and the single place that decides who gets which of its codes. The per-book and per-user
+/// counts live here, rebuilt from the coupon rows on activation; an assignment counts itself before it awaits the
+/// coupon's write, so interleaved assignments never pass a limit, and a write that fails gives its count back.
+/// </summary>
 internal sealed class BookGrain(
     BookStore store,
+    BookSettingsCache settingsCache,
     CodeGeneration generation,
     CodeImport import,
+    NpgsqlDataSource dataSource,
+    TimeProvider clock,
     ILogger<BookGrain> logger) : Grain, IBookGrain
 {
     /// <summary>Uploads with more lines than this run as a job.</summary>
     public const int ImmediateImportLimit = 10_000;
 
+    private const int MaxAssignAttempts = 20;
+
+    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private BookRecord? _book;
+    private Task<AssignmentCounts>? _counts;
+    private FreeCodeSupply? _supply;
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -55,6 +70,7 @@ internal sealed class BookGrain(
             if (written is not null)
             {
                 _book = written;
+                settingsCache.Set(Id, written.Settings);
                 return Outcome<BookView>.Success(await ViewAsync(written));
             }
 
@@ -116,8 +132,175 @@ internal sealed class BookGrain(
         }
     }
 
+    public async Task<Outcome<CouponView>> AssignRandomAsync(Guid userId, Guid actorId, IdempotencyTicket? ticket)
+    {
+        if (_book is null)
+        {
+            return NotFound();
+        }
+
+        var counts = await CountsAsync();
+        _supply ??= new FreeCodeSupply(dataSource, Id);
+        for (int attempt = 0; attempt < MaxAssignAttempts; attempt++)
+        {
+            if (CheckLimits(counts, userId) is { } refusal)
+            {
+                return refusal;
+            }
+
+            var free = await _supply.TakeAsync(_inFlight);
+            if (free is null)
+            {
+                return new Refusal(ErrorCode.BookExhausted, "The book has no free code left.");
+            }
+
+            // Other assignments interleaved while the supply refilled: look at the limits again before counting.
+            if (_inFlight.Contains(free.Code) || CheckLimits(counts, userId) is not null)
+            {
+                continue;
+            }
+
+            var outcome = await AssignCountedAsync(counts, free.Code, free, userId, actorId, ticket);
+            if (outcome.Refusal is not { Code: ErrorCode.CouponNotAvailable or ErrorCode.NotFound })
+            {
+                return outcome;
+            }
+        }
+
+        return new Refusal(ErrorCode.BookExhausted, "No free code could be taken; the book is (nearly) exhausted.");
+    }
+
+    public async Task<Outcome<CouponView>> AssignCodeAsync(string code, Guid userId, Guid actorId, IdempotencyTicket? ticket)
+    {
+        if (_book is null)
+        {
+            return NotFound();
+        }
+
+        var coupon = GrainFactory.GetGrain<ICouponGrain>(code);
+        var current = await coupon.GetAsync(new Actor(actorId, IsAdmin: true));
+        if (current.Value is not { } view || view.BookId != Id)
+        {
+            return new Refusal(ErrorCode.NotFound, "This book has no such code.");
+        }
+
+        var counts = await CountsAsync();
+        if (CheckLimits(counts, userId) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (view.State != CouponState.Unassigned || _inFlight.Contains(code))
+        {
+            return new Refusal(ErrorCode.CouponNotAvailable, $"The coupon is {view.State.ToString().ToUpperInvariant()}; only an UNASSIGNED coupon can be assigned.");
+        }
+
+        return await AssignCountedAsync(counts, code, null, userId, actorId, ticket);
+    }
+
+    /// <summary>Counts the assignment, has the coupon write it, and gives the count back if it did not happen.</summary>
+    private async Task<Outcome<CouponView>> AssignCountedAsync(
+        AssignmentCounts counts, string code, FreeCoupon? known, Guid userId, Guid actorId, IdempotencyTicket? ticket)
+    {
+        counts.Add(userId);
+        _inFlight.Add(code);
+        bool assigned = false;
+        try
+        {
+            var outcome = await GrainFactory.GetGrain<ICouponGrain>(code).AssignAsync(Id, userId, actorId, known, ticket);
+            assigned = !outcome.IsRefused;
+            return outcome;
+        }
+        finally
+        {
+            _inFlight.Remove(code);
+            if (!assigned)
+            {
+                counts.Remove(userId);
+            }
+        }
+    }
+
+    /// <summary>The counts, loaded once by whichever assignment comes first; a failed load is tried again next time.</summary>
+    private async Task<AssignmentCounts> CountsAsync()
+    {
+        var load = _counts ??= AssignmentCounts.LoadAsync(dataSource, Id);
+        try
+        {
+            return await load;
+        }
+        catch
+        {
+            if (ReferenceEquals(_counts, load))
+            {
+                _counts = null;
+            }
+
+            throw;
+        }
+    }
+
+    private Refusal? CheckLimits(AssignmentCounts counts, Guid userId)
+    {
+        var settings = _book!.Settings;
+        if (!settings.IsActiveAt(clock.GetUtcNow()))
+        {
+            return new Refusal(ErrorCode.BookNotActive, "The book is outside its validity window.");
+        }
+
+        if (settings.MaxTotalAssignments is { } total && counts.Total >= total)
+        {
+            return new Refusal(ErrorCode.BookLimitReached, $"The book gave out its {total} coupon(s).");
+        }
+
+        if (settings.MaxAssignmentsPerUser is { } perUser && counts.Of(userId) >= perUser)
+        {
+            return new Refusal(ErrorCode.PerUserLimitReached, $"The user holds {perUser} coupon(s) of this book, as many as allowed.");
+        }
+
+        return null;
+    }
+
     private async Task<BookView> ViewAsync(BookRecord book) =>
         new(book.Id, book.Settings, book.CreatedAt, await store.GetStatsAsync(book.Id));
 
     private static Refusal NotFound() => new(ErrorCode.NotFound, "No such book.");
+}
+
+/// <summary>How many of a book's coupons were ever given out, in all and per user: rebuilt from the coupon rows.</summary>
+internal sealed class AssignmentCounts
+{
+    private readonly Dictionary<Guid, int> _perUser = [];
+
+    public long Total { get; private set; }
+
+    public int Of(Guid userId) => _perUser.GetValueOrDefault(userId);
+
+    public void Add(Guid userId)
+    {
+        _perUser[userId] = Of(userId) + 1;
+        Total++;
+    }
+
+    public void Remove(Guid userId)
+    {
+        _perUser[userId] = Of(userId) - 1;
+        Total--;
+    }
+
+    public static async Task<AssignmentCounts> LoadAsync(NpgsqlDataSource dataSource, Guid bookId)
+    {
+        var counts = new AssignmentCounts();
+        await using var command = dataSource.CreateCommand("select user_id, count(*) from coupons where book_id = $1 and user_id is not null group by user_id");
+        command.Parameters.AddWithValue(bookId);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            int count = (int)reader.GetInt64(1);
+            counts._perUser[reader.GetGuid(0)] = count;
+            counts.Total += count;
+        }
+
+        return counts;
+    }
 }

@@ -11,12 +11,18 @@ public sealed class BookStore(NpgsqlDataSource dataSource)
     private const string Columns =
         "id, name, description, max_assignments_per_user, max_total_assignments, max_redemptions_per_coupon, lock_ttl_seconds, valid_from, valid_until, created_at, version";
 
-    /// <summary>The stats of one book: one row, with run-out locks moved from locked to assigned.</summary>
+    /// <summary>
+    /// The stats of a book: its row plus the deltas not yet folded in, with run-out locks (not yet released
+    /// by the sweep) moved from locked to assigned.
+    /// </summary>
     public const string StatsSelect =
         """
-        s.total, s.unassigned,
-        s.assigned + x.expired, s.locked - x.expired, s.redeemed
+        s.total, s.unassigned + d.unassigned,
+        s.assigned + d.assigned + x.expired, s.locked + d.locked - x.expired, s.redeemed + d.redeemed
         from book_stats s
+        cross join lateral (select coalesce(sum(unassigned), 0)::bigint as unassigned, coalesce(sum(assigned), 0)::bigint as assigned,
+                                   coalesce(sum(locked), 0)::bigint as locked, coalesce(sum(redeemed), 0)::bigint as redeemed
+                            from book_stats_deltas where book_id = s.book_id) d
         cross join lateral (select count(*) as expired from coupons c
                             where c.book_id = s.book_id and c.state = 2 and c.locked_until <= now()) x
         """;

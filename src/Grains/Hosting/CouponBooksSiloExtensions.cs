@@ -1,4 +1,5 @@
 using CouponBooks.Books;
+using CouponBooks.Coupons;
 using CouponBooks.Storage;
 using CouponBooks.Users;
 using Microsoft.Extensions.Configuration;
@@ -51,6 +52,12 @@ public static class CouponBooksSiloExtensions
         services.AddSingleton<BookStore>();
         services.AddSingleton<CodeGeneration>();
         services.AddSingleton<CodeImport>();
+        services.AddSingleton<CouponStore>();
+        services.AddSingleton<BookSettingsCache>();
+        services.AddOptions<CouponWriterOptions>().Bind(configuration.GetSection(CouponWriterOptions.Section));
+        services.AddSingleton<CouponWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<CouponWriter>());
+        services.AddHostedService<MaintenanceStarter>();
         services.AddHostedService<AdminBootstrap>();
         return silo;
     }

@@ -1,0 +1,382 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using static CouponBooks.Bench.Report;
+
+namespace CouponBooks.Bench.Codes;
+
+/// <summary>
+/// The "books and codes" benchmark: a plain binary COPY of N codes as the reference, then through the API the
+/// generation of N codes, the import of an N-line CSV, the export of N coupons and the book's stats, and the
+/// silo's and API's peak memory. Every figure against its target; correctness checked against the database.
+/// </summary>
+public sealed class CodesScenario(BenchOptions options)
+{
+    private const string ExportHeader = "code,state,userId,assignedAt,redemptionCount";
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan DiagnosisStatementTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan GenerateTarget = TimeSpan.FromSeconds(10);
+    private const double RatioTarget = 3.0;
+    private static readonly TimeSpan ImportTarget = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ExportTarget = TimeSpan.FromSeconds(5);
+    private const double StatsTargetMs = 50;
+    private const int StatsWarmup = 20;
+    private const int StatsCalls = 200;
+    private const long SiloMemoryTargetKiB = 1024 * 1024;
+
+    private readonly long _count = options.Count;
+    private readonly Report _report = new("CouponBooks benchmark: books and codes");
+
+    public async Task<int> RunAsync()
+    {
+        string tag = RunTag();
+        var started = DateTimeOffset.UtcNow;
+        await using var db = new Database(options.Postgres);
+        using var api = new ApiSession(options.Api, options.AdminEmail, options.AdminPassword);
+        string postgresVersion = await db.ServerVersionAsync();
+        await api.EnsureLoggedInAsync();
+        Log($"run {tag}: {Count(_count)} codes per step against {options.Api} (silo pid {options.SiloPid}, api pid {options.ApiPid})");
+
+        var referenceTime = await ReferenceCopyAsync(db, tag);
+        var generatedBook = await GenerateAsync(api, db, tag, referenceTime);
+        var importedBook = await ImportAsync(api, db, tag);
+        var fullBook = generatedBook ?? importedBook
+            ?? throw new BenchFailure("neither the generation nor the import finished: no book of N codes to export");
+        await ExportAsync(api, db, fullBook);
+        await BookStatsAsync(api, fullBook);
+        PeakMemory();
+
+        _report.Note("Each timed step starts after `VACUUM ANALYZE coupons` and `CHECKPOINT` (\"settle\" above), so none pays for autovacuum or dirty-page flushing caused by the step before it.");
+        _report.Note("Step 1's rows are deleted again before step 2 (then settled), so the generation writes into the same table state the reference did: no reference rows in the indexes, no dead tuples.");
+        _report.Note($"Codes are {new ScatteredCodes("BENCH-XXX-", 0).Length} characters (`BENCH-{tag}-########`, `GENER-{tag}-########`, `IMPRT-{tag}-########`), in scattered key order in all three writes.");
+        string markdown = _report.ToMarkdown(
+        [
+            ("Date", started.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)),
+            ("Machine", MachineInfo.Describe(postgresVersion) + "; silo, API, PostgreSQL and the bench all on this machine"),
+            ("Command", $"`{Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? "(bench run directly)"}`"),
+            ("Bench invocation", $"`{options.RedactedCommandLine()}`"),
+            ("Codes per step", Count(_count)),
+        ]);
+        Console.WriteLine(markdown);
+        string output = options.Output ?? DefaultOutput();
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        await File.WriteAllTextAsync(output, markdown);
+        Log($"wrote {output}");
+
+        if (!_report.AllChecksPass)
+        {
+            Log("a correctness check FAILED: the figures do not count");
+            return 1;
+        }
+
+        return _report.AllTargetsMet ? 0 : 3;
+    }
+
+    /// <summary>Step 1: the reference COPY, committed and timed, then deleted again.</summary>
+    private async Task<TimeSpan> ReferenceCopyAsync(Database db, string tag)
+    {
+        await SettleAsync(db, "1");
+        var codes = new ScatteredCodes($"BENCH-{tag}-", Random.Shared.Next());
+        var referenceBook = Guid.NewGuid();
+        Log("step 1: reference binary COPY...");
+        var (rows, elapsed) = await db.CopyReferenceAsync(codes, referenceBook, _count);
+        Log($"step 1: {Seconds(elapsed)}");
+        _report.Add(new Measurement("1", $"reference: binary `COPY coupons (code, book_id) FROM STDIN` of {Count(_count)} codes, one transaction, committed", Seconds(elapsed), "reference", null));
+        _report.Add(new Phase("1", "reference COPY rate", Rate(_count, elapsed)));
+        Require(_report.Add(new Check("step 1: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
+
+        var (deleted, deleteTime) = await db.DeleteBookCouponsAsync(referenceBook);
+        _report.Add(new Phase("1", "delete the reference rows again (not timed)", Seconds(deleteTime)));
+        _report.Add(new Check("step 1: reference rows deleted again", Count(_count), Count(deleted), deleted == _count));
+        return elapsed;
+    }
+
+    /// <summary>Step 2: POST codes/generate, then poll the job to success. Null when it did not finish in time.</summary>
+    private async Task<Guid?> GenerateAsync(ApiSession api, Database db, string tag, TimeSpan reference)
+    {
+        var book = await api.CreateBookAsync($"bench generate {tag}");
+        string pattern = $"GENER-{tag}-########";
+        await SettleAsync(db, "2");
+        await api.EnsureLoggedInAsync();
+        Log($"step 2: generate {Count(_count)} codes of {pattern}...");
+
+        var startedAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        using var response = await api.Http.PostAsJsonAsync($"/api/v1/books/{book}/codes/generate", new { pattern, count = _count }, JsonSerializerOptions.Web);
+        var accepted = clock.Elapsed;
+        string location = await ApiSession.AcceptedJobAsync(response, "generate codes");
+        ObservedJob job;
+        try
+        {
+            job = await api.PollUntilSucceededAsync(location, PollInterval, options.JobTimeout);
+        }
+        catch (JobTimedOut timedOut)
+        {
+            var waited = clock.Elapsed;
+            _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
+            _report.Add(new Measurement("2", "ratio step 2 / step 1", $"> {waited / reference:0.0}×", $"≤ {RatioTarget:0}×", false));
+            await GiveUpOnJobAsync(api, db, timedOut, "2");
+            return null;
+        }
+
+        var total = clock.Elapsed;
+        Log($"step 2: {Seconds(total)}");
+
+        double ratio = total / reference;
+        _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API: POST …/codes/generate → 202 → poll job every 50 ms until `succeeded`", Seconds(total), $"≤ {GenerateTarget.TotalSeconds:0} s", total <= GenerateTarget));
+        _report.Add(new Measurement("2", "ratio step 2 / step 1 (generate through the API vs. reference COPY)", ratio.ToString("0.00'×'", CultureInfo.InvariantCulture), $"≤ {RatioTarget:0}×", ratio <= RatioTarget));
+        JobPhases("2", startedAt, accepted, job, total);
+
+        long generated = job.Result.GetProperty("generated").GetInt64();
+        _report.Add(new Check("step 2: job result `generated`", Count(_count), Count(generated), generated == _count));
+        long stored = await db.CountCouponsAsync(book);
+        _report.Add(new Check("step 2: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
+        return book;
+    }
+
+    /// <summary>Step 3: a generated CSV streamed as text/csv to codes/upload, then the job polled to success. Null when it did not finish in time.</summary>
+    private async Task<Guid?> ImportAsync(ApiSession api, Database db, string tag)
+    {
+        var book = await api.CreateBookAsync($"bench import {tag}");
+        var content = new GeneratedCsvContent(new ScatteredCodes($"IMPRT-{tag}-", Random.Shared.Next()), _count);
+        await SettleAsync(db, "3");
+        await api.EnsureLoggedInAsync();
+        Log($"step 3: upload a {Count(_count)}-line CSV ({MiB(content.Bytes / 1024)})...");
+
+        var startedAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        using var response = await api.Http.PostAsync($"/api/v1/books/{book}/codes/upload", content);
+        var accepted = clock.Elapsed;
+        JsonElement result;
+        TimeSpan total;
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            // Small uploads (up to 10,000 lines) are imported at once; only a --count that small gets here.
+            result = await ApiSession.ExpectAsync(response, HttpStatusCode.OK, "upload codes");
+            total = clock.Elapsed;
+            _report.Add(new Phase("3", "answered 200 at once (no job: 10,000 lines or fewer)", Seconds(total)));
+        }
+        else
+        {
+            string location = await ApiSession.AcceptedJobAsync(response, "upload codes");
+            ObservedJob job;
+            try
+            {
+                job = await api.PollUntilSucceededAsync(location, PollInterval, options.JobTimeout);
+            }
+            catch (JobTimedOut timedOut)
+            {
+                var waited = clock.Elapsed;
+                _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV through the API", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
+                _report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
+                _report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
+                await GiveUpOnJobAsync(api, db, timedOut, "3");
+                await DiagnoseImportAsync(db, tag, book);
+                return null;
+            }
+
+            total = clock.Elapsed;
+            JobPhases("3", startedAt, accepted, job, total, "request → 202 (body sent and staged into upload_lines)");
+            result = job.Result;
+        }
+
+        Log($"step 3: {Seconds(total)}");
+        _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll until `succeeded`", Seconds(total), $"≤ {ImportTarget.TotalSeconds:0} s", total <= ImportTarget));
+
+        long acceptedCodes = result.GetProperty("accepted").GetInt64();
+        long skipped = result.GetProperty("skippedCount").GetInt64();
+        _report.Add(new Check("step 3: job result `accepted`", Count(_count), Count(acceptedCodes), acceptedCodes == _count));
+        _report.Add(new Check("step 3: job result `skippedCount`", "0", Count(skipped), skipped == 0));
+        long stored = await db.CountCouponsAsync(book);
+        _report.Add(new Check("step 3: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
+        if (total > ImportTarget)
+        {
+            await DiagnoseImportAsync(db, tag, book);
+        }
+
+        return book;
+    }
+
+    /// <summary>
+    /// A job the bench stopped waiting for: its running SQL is cancelled (so the job fails and rolls back, and the
+    /// later steps run on an idle server) and the report says so.
+    /// </summary>
+    private async Task GiveUpOnJobAsync(ApiSession api, Database db, JobTimedOut timedOut, string step)
+    {
+        Log($"step {step}: the job did not finish within {options.JobTimeout.TotalSeconds:0} s; cancelling its SQL");
+        long cancelled = await db.CancelLongRunningAsync();
+        bool ended = await api.WaitUntilFailedAsync(timedOut.Location, TimeSpan.FromSeconds(60));
+        _report.Note($"Step {step}: the job was still running after the bench's --job-timeout of {options.JobTimeout.TotalSeconds:0} s; the bench cancelled {cancelled} long-running statement(s) of the database so the job failed and rolled back{(ended ? "" : " (but it had not ended 60 s later)")}, and skipped the step's correctness checks. Later steps ran on an idle server.");
+    }
+
+    /// <summary>Where a slow import's time goes: the job's statements timed one by one on a fresh set of N staged lines.</summary>
+    private async Task DiagnoseImportAsync(Database db, string tag, Guid book)
+    {
+        Log("step 3: diagnosing the import statement by statement...");
+        await db.SettleAsync();
+        var timeout = options.JobTimeout < DiagnosisStatementTimeout ? options.JobTimeout : DiagnosisStatementTimeout;
+        var (staging, statements) = await ImportDiagnosis.RunAsync(db.Source, new ScatteredCodes($"IMPRD-{tag}-", Random.Shared.Next()), _count, book, timeout);
+        _report.Add(new Phase("3 diag", $"stage {Count(_count)} lines into upload_lines by binary COPY from the bench (the API's staging without HTTP and CSV parsing)", Seconds(staging)));
+        foreach (var statement in statements)
+        {
+            _report.Add(new Phase("3 diag", statement.Name, statement.Elapsed is { } t ? Seconds(t) : $"> {Seconds(timeout)} (cancelled)"));
+            if (statement.Plan is { } plan)
+            {
+                _report.Note($"Step 3 diagnosis: EXPLAIN of {statement.Name}, cancelled after {Seconds(timeout)}:\n\n```\n{plan}\n```");
+            }
+        }
+
+        _report.Note("Step 3 diagnosis: the import's statements (copied from src/Grains/Books/CodeImport.cs) run one by one by the bench on a fresh set of staged lines, in one transaction rolled back at the end, each under a statement timeout; \"3 diag\" rows above.");
+    }
+
+    /// <summary>Step 4: the generated book's CSV export, read to the end, lines counted.</summary>
+    private async Task ExportAsync(ApiSession api, Database db, Guid book)
+    {
+        await SettleAsync(db, "4");
+        await api.EnsureLoggedInAsync();
+        Log($"step 4: export {Count(_count)} coupons...");
+
+        var clock = Stopwatch.StartNew();
+        using var response = await api.Http.GetAsync($"/api/v1/books/{book}/coupons/export", HttpCompletionOption.ResponseHeadersRead);
+        var headers = clock.Elapsed;
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            await ApiSession.ExpectAsync(response, HttpStatusCode.OK, "export coupons");
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var buffer = new byte[128 * 1024];
+        long lines = 0, bytes = 0;
+        var firstLine = new List<byte>();
+        bool inFirstLine = true;
+        byte last = (byte)'\n';
+        int read;
+        while ((read = await body.ReadAsync(buffer)) > 0)
+        {
+            var span = buffer.AsSpan(0, read);
+            if (inFirstLine)
+            {
+                int end = span.IndexOf((byte)'\n');
+                firstLine.AddRange((end < 0 ? span : span[..end]).ToArray());
+                inFirstLine = end < 0;
+            }
+
+            lines += span.Count((byte)'\n');
+            bytes += read;
+            last = span[^1];
+        }
+
+        lines += last == '\n' ? 0 : 1;
+        var total = clock.Elapsed;
+        Log($"step 4: {Seconds(total)}");
+
+        _report.Add(new Measurement("4", $"export {Count(_count)} coupons: GET …/coupons/export, body read to the end ({MiB(bytes / 1024)})", Seconds(total), $"≤ {ExportTarget.TotalSeconds:0} s", total <= ExportTarget));
+        _report.Add(new Phase("4", "request → response headers", Seconds(headers)));
+        _report.Add(new Phase("4", "headers → last byte", Seconds(total - headers)));
+        _report.Add(new Phase("4", "export rate", Rate(_count, total)));
+        _report.Add(new Check("step 4: export lines (header included)", Count(_count + 1), Count(lines), lines == _count + 1));
+        string header = Encoding.UTF8.GetString([.. firstLine]).TrimEnd('\r');
+        _report.Add(new Check("step 4: export header", $"`{ExportHeader}`", $"`{header}`", header == ExportHeader));
+        _report.Add(new Check("step 4: export `Content-Type`", "`text/csv`", $"`{response.Content.Headers.ContentType?.MediaType}`", response.Content.Headers.ContentType?.MediaType == "text/csv"));
+    }
+
+    /// <summary>Step 5: GET the book 20 times to warm up, then 200 times timed, one after the other.</summary>
+    private async Task BookStatsAsync(ApiSession api, Guid book)
+    {
+        await api.EnsureLoggedInAsync();
+        Log("step 5: book stats...");
+        for (int i = 0; i < StatsWarmup; i++)
+        {
+            await api.GetBookAsync(book);
+        }
+
+        var samples = new double[StatsCalls];
+        JsonElement last = default;
+        for (int i = 0; i < StatsCalls; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            last = await api.GetBookAsync(book);
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        Array.Sort(samples);
+        double median = (samples[(StatsCalls - 1) / 2] + samples[StatsCalls / 2]) / 2;
+        double p99 = samples[(int)Math.Ceiling(0.99 * StatsCalls) - 1];
+        _report.Add(new Measurement("5", $"book stats: GET /api/v1/books/{{id}} of the {Count(_count)}-code book, {StatsCalls} sequential calls after {StatsWarmup} warm-up: median", Millis(median), $"≤ {StatsTargetMs:0} ms", median <= StatsTargetMs));
+        _report.Add(new Measurement("5", "book stats: p99 (nearest rank)", Millis(p99), $"≤ {StatsTargetMs:0} ms", p99 <= StatsTargetMs));
+        _report.Add(new Phase("5", "book stats: min / mean / max", $"{Millis(samples[0])} / {Millis(samples.Average())} / {Millis(samples[^1])}"));
+
+        var stats = last.GetProperty("stats");
+        long total = stats.GetProperty("total").GetInt64(), unassigned = stats.GetProperty("unassigned").GetInt64();
+        _report.Add(new Check("step 5: `stats.total` / `stats.unassigned`", $"{Count(_count)} / {Count(_count)}", $"{Count(total)} / {Count(unassigned)}", total == _count && unassigned == _count));
+    }
+
+    /// <summary>Step 6: VmHWM of the silo and the API at the end of the run.</summary>
+    private void PeakMemory()
+    {
+        long silo = MachineInfo.ProcessKiB(options.SiloPid, "VmHWM") ?? throw new BenchFailure($"cannot read /proc/{options.SiloPid}/status (silo gone?)");
+        long api = MachineInfo.ProcessKiB(options.ApiPid, "VmHWM") ?? throw new BenchFailure($"cannot read /proc/{options.ApiPid}/status (API gone?)");
+        _report.Add(new Measurement("6", "silo peak memory (VmHWM, /proc/<silo pid>/status, at the end)", MiB(silo), "< 1 GiB", silo < SiloMemoryTargetKiB));
+        _report.Add(new Measurement("6", "API peak memory (VmHWM)", MiB(api), "— (reported)", null));
+        _report.Add(new Phase("6", "silo / API resident now (VmRSS)", $"{MiB(MachineInfo.ProcessKiB(options.SiloPid, "VmRSS") ?? 0)} / {MiB(MachineInfo.ProcessKiB(options.ApiPid, "VmRSS") ?? 0)}"));
+    }
+
+    private void JobPhases(string step, DateTimeOffset startedAt, TimeSpan accepted, ObservedJob job, TimeSpan total, string acceptedPhase = "request → 202")
+    {
+        _report.Add(new Phase(step, acceptedPhase, Seconds(accepted)));
+        _report.Add(new Phase(step, "request → job `createdAt`", Seconds(job.CreatedAt - startedAt)));
+        _report.Add(new Phase(step, "job `createdAt` → `finishedAt` (the job's own duration)", Seconds(job.FinishedAt - job.CreatedAt)));
+        _report.Add(new Phase(step, $"job `finishedAt` → success observed ({job.Polls} polls)", Seconds(job.ObservedAt - job.FinishedAt)));
+        _report.Add(new Phase(step, "end-to-end rate", Rate(_count, total)));
+    }
+
+    private async Task SettleAsync(Database db, string step)
+    {
+        var settled = await db.SettleAsync();
+        _report.Add(new Phase(step, "settle before the step: VACUUM ANALYZE coupons / CHECKPOINT (not timed)",
+            $"{Seconds(settled.Vacuum)} / {(settled.Checkpoint is { } c ? Seconds(c) : "not allowed")}"));
+        if (settled.Checkpoint is null)
+        {
+            _report.Note("CHECKPOINT was refused (the role needs superuser or `pg_checkpoint`; bench/run.sh grants it): steps may pay for earlier steps' dirty pages.");
+        }
+    }
+
+    private static void Require(bool pass, string what)
+    {
+        if (!pass)
+        {
+            throw new BenchFailure($"{what} did not write what it should; stopping");
+        }
+    }
+
+    private static string Rate(long count, TimeSpan elapsed) =>
+        (count / elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture) + " codes/s";
+
+    private static string RunTag() => string.Create(3, 0, static (span, _) =>
+    {
+        for (int i = 0; i < span.Length; i++)
+        {
+            span[i] = (char)('A' + Random.Shared.Next(26));
+        }
+    });
+
+    /// <summary>bench/results/codes-latest.md under the repository (found from the working directory up), else here.</summary>
+    private static string DefaultOutput()
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CouponBooks.sln")))
+            {
+                return Path.Combine(dir.FullName, "bench", "results", "codes-latest.md");
+            }
+        }
+
+        return Path.Combine(Environment.CurrentDirectory, "codes-latest.md");
+    }
+
+    private static void Log(string message) =>
+        Console.Error.WriteLine($"bench: {DateTime.UtcNow:HH:mm:ss.fff} {message}");
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CouponBooks.Api.Auth;
+using CouponBooks.Api.Http;
+using CouponBooks.Coupons;
+
+namespace CouponBooks.Api.Coupons;
+
+/// <summary>
+/// Runs a coupon command, through its caller's Idempotency-Key when the request has one: a repeat of the same
+/// request answers the first status and body; the same key for another path or body is 422.
+/// </summary>
+public static class CouponCommands
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+    public const int MaxKeyLength = 255;
+
+    public static async Task<IResult> RunAsync(
+        HttpContext http, IClusterClient cluster, CouponCommand command, object? body, int successStatus, Func<Task<Outcome<CouponView>>> direct)
+    {
+        var headers = http.Request.Headers[IdempotencyHeader];
+        if (headers.Count == 0)
+        {
+            return Answer(http, await direct(), successStatus, traceId: null);
+        }
+
+        string? key = headers.Count == 1 ? headers[0] : null;
+        if (key is null || key.Length is 0 or > MaxKeyLength)
+        {
+            return ApiProblems.ValidationFailed(IdempotencyHeader, $"Send one {IdempotencyHeader} of 1..{MaxKeyLength} characters.");
+        }
+
+        var caller = Caller.From(http.User);
+        var result = await cluster.GetGrain<IIdempotencyGrain>($"{caller.UserId:N}/{key}")
+            .ExecuteAsync(command, http.Request.Path.Value!.ToUpperInvariant(), Hash(body), Activity.Current?.Id);
+        return Answer(http, result.Outcome, successStatus, result.TraceId);
+    }
+
+    private static IResult Answer(HttpContext http, Outcome<CouponView> outcome, int successStatus, string? traceId)
+    {
+        if (outcome.Refusal is { } refusal)
+        {
+            return http.Problem(refusal, traceId);
+        }
+
+        var coupon = CouponResponse.From(outcome.Value!);
+        return successStatus == StatusCodes.Status201Created
+            ? TypedResults.Created($"/api/v1/coupons/{coupon.Code}", coupon)
+            : TypedResults.Ok(coupon);
+    }
+
+    /// <summary>The request's JSON value, hashed: the same values in another layout hash the same.</summary>
+    private static byte[] Hash(object? body) => SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerOptions.Web));
+}

@@ -1,0 +1,205 @@
+using System.Text.Json;
+using CouponBooks.Books;
+
+namespace CouponBooks.Coupons;
+
+/// <summary>
+/// One coupon: decides every transition in memory (refusals never touch the database) and writes each change,
+/// with its history and idempotency key, through the silo's batched <see cref="CouponWriter"/>, conditional on the
+/// version it read. When the row moved on (a lock released by the sweep, another activation after a silo failure),
+/// it reads the row again and decides again.
+/// </summary>
+[CollectionAgeLimit(Minutes = 5)]
+internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSettingsCache books, TimeProvider clock) : Grain, ICouponGrain
+{
+    private const int MaxAttempts = 5;
+    private CouponRow? _row;
+    private bool _loaded;
+
+    private string Code => this.GetPrimaryKeyString();
+
+    public async Task<Outcome<CouponView>> GetAsync(Actor actor)
+    {
+        var row = await RowAsync();
+        return Visible(row, actor) ? Outcome<CouponView>.Success(row!.ViewAt(clock.GetUtcNow())) : NotFound();
+    }
+
+    public async Task<Outcome<IReadOnlyList<HistoryEntry>>> GetHistoryAsync(Actor actor)
+    {
+        var row = await RowAsync();
+        if (!Visible(row, actor))
+        {
+            return NotFound();
+        }
+
+        var history = await store.HistoryAsync(Code);
+        if (PendingExpiry(row!, clock.GetUtcNow()) is { } expiry)
+        {
+            history.Add(expiry);
+        }
+
+        return Outcome<IReadOnlyList<HistoryEntry>>.Success(history);
+    }
+
+    public async Task<Outcome<CouponView>> AssignAsync(Guid bookId, Guid userId, Guid actorId, FreeCoupon? known, IdempotencyTicket? ticket)
+    {
+        if (!_loaded && known is not null)
+        {
+            _row = new CouponRow(known.Code, bookId, CouponState.Unassigned, null, null, null, 0, null, known.Version);
+            _loaded = true;
+        }
+
+        return await ChangeAsync(ticket, (row, now) =>
+        {
+            if (row is null || row.BookId != bookId)
+            {
+                return NotFound();
+            }
+
+            if (row.State != CouponState.Unassigned)
+            {
+                return new Refusal(ErrorCode.CouponNotAvailable, $"The coupon is {Name(row.StateAt(now))}; only an UNASSIGNED coupon can be assigned.");
+            }
+
+            var next = row with { State = CouponState.Assigned, UserId = userId, AssignedAt = now };
+            return new Change(next, [new HistoryEntry(now, CouponAction.Assign, CouponState.Unassigned, CouponState.Assigned, userId, actorId)]);
+        });
+    }
+
+    public Task<Outcome<CouponView>> LockAsync(Actor actor, IdempotencyTicket? ticket) =>
+        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        {
+            var state = row.StateAt(now);
+            if (state != CouponState.Assigned)
+            {
+                return InvalidTransition(state, "be locked", "an ASSIGNED");
+            }
+
+            var next = row with { State = CouponState.Locked, LockedUntil = now.AddSeconds(settings.LockTtlSeconds) };
+            return new Change(next, [.. Expiry(row, now), new HistoryEntry(now, CouponAction.Lock, CouponState.Assigned, CouponState.Locked, row.UserId, actor.UserId)]);
+        });
+
+    public Task<Outcome<CouponView>> UnlockAsync(Actor actor, IdempotencyTicket? ticket) =>
+        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        {
+            var state = row.StateAt(now);
+            if (state != CouponState.Locked)
+            {
+                return InvalidTransition(state, "be unlocked", "a LOCKED");
+            }
+
+            var next = row with { State = CouponState.Assigned, LockedUntil = null };
+            return new Change(next, [new HistoryEntry(now, CouponAction.Unlock, CouponState.Locked, CouponState.Assigned, row.UserId, actor.UserId)]);
+        });
+
+    public Task<Outcome<CouponView>> RedeemAsync(Actor actor, IdempotencyTicket? ticket) =>
+        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        {
+            var state = row.StateAt(now);
+            if (state == CouponState.Assigned && row.LockedUntil is { } ranOut && ranOut <= now)
+            {
+                return new Refusal(ErrorCode.LockExpired, $"The coupon's lock ran out at {ranOut:O}; lock it again to redeem it.");
+            }
+
+            if (state != CouponState.Locked)
+            {
+                return InvalidTransition(state, "be redeemed", "a LOCKED");
+            }
+
+            int count = row.RedemptionCount + 1;
+            var to = count >= settings.MaxRedemptionsPerCoupon ? CouponState.Redeemed : CouponState.Assigned;
+            var next = row with { State = to, LockedUntil = null, RedemptionCount = count, RedeemedAt = now };
+            return new Change(next, [new HistoryEntry(now, CouponAction.Redeem, CouponState.Locked, to, row.UserId, actor.UserId)]);
+        });
+
+    private Task<Outcome<CouponView>> OwnerChangeAsync(Actor actor, IdempotencyTicket? ticket, Func<CouponRow, BookSettings, DateTimeOffset, Decision> decide) =>
+        ChangeAsync(ticket, async (row, now) =>
+        {
+            if (!Visible(row, actor) || row!.UserId is null)
+            {
+                return NotFound();
+            }
+
+            var settings = await books.GetAsync(row.BookId);
+            if (settings is null)
+            {
+                return NotFound();
+            }
+
+            return settings.IsActiveAt(now)
+                ? decide(row, settings, now)
+                : new Refusal(ErrorCode.BookNotActive, "The coupon's book is outside its validity window.");
+        });
+
+    private Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, Decision> decide) =>
+        ChangeAsync(ticket, (row, now) => ValueTask.FromResult(decide(row, now)));
+
+    private async Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, ValueTask<Decision>> decide)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var row = await RowAsync();
+            var now = clock.GetUtcNow();
+            var decision = await decide(row, now);
+            if (decision.Refusal is { } refusal)
+            {
+                return refusal;
+            }
+
+            var next = decision.Change!.Next;
+            var outcome = Outcome<CouponView>.Success(next.ViewAt(now));
+            var key = ticket is null ? null : new IdempotencyRecord(ticket.CallerId, ticket.Key, ticket.Path, ticket.RequestHash,
+                JsonSerializer.Serialize(outcome, JsonSerializerOptions.Web), ticket.TraceId);
+            if (await writer.WriteAsync(new CouponWrite(next, row!.State, decision.Change.History, key)))
+            {
+                _row = next with { Version = next.Version + 1 };
+                return outcome;
+            }
+
+            // The row moved on since it was read: read it again and decide again.
+            _loaded = false;
+            if (attempt >= MaxAttempts)
+            {
+                throw new InvalidOperationException($"Coupon {Code} kept changing under {MaxAttempts} attempts.");
+            }
+        }
+    }
+
+    private async ValueTask<CouponRow?> RowAsync()
+    {
+        if (!_loaded)
+        {
+            _row = await store.GetAsync(Code);
+            _loaded = true;
+        }
+
+        return _row;
+    }
+
+    /// <summary>Only the owner sees a coupon, and an admin any coupon; to anyone else it does not exist.</summary>
+    private static bool Visible(CouponRow? row, Actor actor) => row is not null && (actor.IsAdmin || (row.UserId is { } owner && owner == actor.UserId));
+
+    /// <summary>A run-out lock the sweep has not released yet: recorded with the next change, at the moment it ran out.</summary>
+    private static HistoryEntry? PendingExpiry(CouponRow row, DateTimeOffset now) =>
+        row.State == CouponState.Locked && row.LockedUntil is { } until && until <= now
+            ? new HistoryEntry(until, CouponAction.Expire, CouponState.Locked, CouponState.Assigned, row.UserId, null)
+            : null;
+
+    private static HistoryEntry[] Expiry(CouponRow row, DateTimeOffset now) => PendingExpiry(row, now) is { } entry ? [entry] : [];
+
+    private static Refusal InvalidTransition(CouponState state, string verb, string needed) =>
+        new(ErrorCode.InvalidTransition, $"The coupon is {Name(state)}; only {needed} coupon can {verb}.");
+
+    private static string Name(CouponState state) => state.ToString().ToUpperInvariant();
+
+    private static Refusal NotFound() => new(ErrorCode.NotFound, "No such coupon.");
+
+    private sealed record Change(CouponRow Next, IReadOnlyList<HistoryEntry> History);
+
+    private readonly record struct Decision(Change? Change, Refusal? Refusal)
+    {
+        public static implicit operator Decision(Change change) => new(change, null);
+
+        public static implicit operator Decision(Refusal refusal) => new(null, refusal);
+    }
+}

@@ -1,0 +1,255 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CouponBooks.Coupons;
+
+/// <summary>Settings of the coupon write path (configuration section <c>CouponWrites</c>).</summary>
+public sealed class CouponWriterOptions
+{
+    public const string Section = "CouponWrites";
+
+    /// <summary>Batches written at the same time, each on its own connection.</summary>
+    public int Writers { get; set; } = 4;
+
+    /// <summary>Most changes in one batch (one statement, one commit).</summary>
+    public int MaxBatch { get; set; } = 512;
+}
+
+/// <summary>
+/// The silo's write path for coupon changes. Grains hand in a change and wait; whatever has gathered while the
+/// previous batch committed goes out as one prepared statement: conditional row updates (each on the version its
+/// grain read), their history rows, their idempotency keys and their stats deltas, all or nothing, one round trip
+/// and one commit. Each change learns whether it applied, or that its row had moved on (the grain reads it again).
+/// </summary>
+public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWriterOptions> options, ILogger<CouponWriter> logger)
+    : IHostedService, IAsyncDisposable
+{
+    private const string Statement =
+        """
+        with input as (
+            select * from unnest($1::text[], $2::smallint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::timestamptz[],
+                                 $8::int[], $9::uuid[], $10::smallint[])
+                as t(code, state, user_id, assigned_at, locked_until, redemption_count, redeemed_at, expected_version, book_id, from_state)
+        ),
+        updated as (
+            update coupons c
+            set state = i.state, user_id = i.user_id, assigned_at = i.assigned_at, locked_until = i.locked_until,
+                redemption_count = i.redemption_count, redeemed_at = i.redeemed_at, version = c.version + 1
+            from input i
+            where c.code = i.code and c.version = i.expected_version
+            returning c.code, i.book_id, i.from_state, i.state
+        ),
+        history as (
+            insert into coupon_history (code, at, action, from_state, to_state, user_id, actor_id)
+            select h.code, h.at, h.action, h.from_state, h.to_state, h.user_id, h.actor_id
+            from unnest($11::text[], $12::timestamptz[], $13::smallint[], $14::smallint[], $15::smallint[], $16::uuid[], $17::uuid[])
+                as h(code, at, action, from_state, to_state, user_id, actor_id)
+            where h.code in (select code from updated)
+        ),
+        keys as (
+            insert into idempotency_keys (caller_id, key, path, request_hash, outcome, trace_id)
+            select k.caller_id, k.key, k.path, k.request_hash, k.outcome::jsonb, k.trace_id
+            from unnest($18::uuid[], $19::text[], $20::text[], $21::bytea[], $22::text[], $23::text[], $24::text[])
+                as k(caller_id, key, path, request_hash, outcome, trace_id, code)
+            where k.code is null or k.code in (select code from updated)
+            on conflict do nothing
+        ),
+        deltas as (
+            insert into book_stats_deltas (book_id, unassigned, assigned, locked, redeemed)
+            select book_id,
+                   sum((state = 0)::int - (from_state = 0)::int), sum((state = 1)::int - (from_state = 1)::int),
+                   sum((state = 2)::int - (from_state = 2)::int), sum((state = 3)::int - (from_state = 3)::int)
+            from updated group by book_id
+        )
+        select code from updated
+        """;
+
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _writers = [];
+
+    /// <summary>Writes a change; true when it applied, false when its row had moved past the version read.</summary>
+    public Task<bool> WriteAsync(CouponWrite write) => Enqueue(new Pending(write, null));
+
+    /// <summary>Stores an idempotency key that changed nothing (a refusal).</summary>
+    public Task RecordAsync(IdempotencyRecord key) => Enqueue(new Pending(null, key));
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < Math.Max(1, options.Value.Writers); i++)
+        {
+            _writers.Add(Task.Run(() => WriteLoopAsync(_stopping.Token), CancellationToken.None));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _pending.Writer.TryComplete();
+        await Task.WhenAll(_writers).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _stopping.CancelAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _stopping.CancelAsync();
+        _stopping.Dispose();
+    }
+
+    private Task<bool> Enqueue(Pending pending)
+    {
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            pending.Done.TrySetException(new InvalidOperationException("The coupon writer is stopped."));
+        }
+
+        return pending.Done.Task;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken stopping)
+    {
+        int maxBatch = Math.Max(1, options.Value.MaxBatch);
+        var batch = new List<Pending>(maxBatch);
+        NpgsqlConnection? connection = null;
+        NpgsqlCommand? command = null;
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(stopping))
+            {
+                batch.Clear();
+                while (batch.Count < maxBatch && _pending.Reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (connection is null || command is null || connection.FullState != System.Data.ConnectionState.Open)
+                    {
+                        if (connection is not null)
+                        {
+                            await connection.DisposeAsync();
+                        }
+
+                        connection = await dataSource.OpenConnectionAsync(stopping);
+                        command = CreateCommand(connection);
+                        await command.PrepareAsync(stopping);
+                    }
+
+                    var applied = await ExecuteAsync(command, batch, stopping);
+                    foreach (var pending in batch)
+                    {
+                        pending.Done.TrySetResult(pending.Write is null || applied.Contains(pending.Write.Next.Code));
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "Writing a batch of {Count} coupon changes failed", batch.Count);
+                    foreach (var pending in batch)
+                    {
+                        pending.Done.TrySetException(ex);
+                    }
+
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetCanceled(CancellationToken.None);
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private static NpgsqlCommand CreateCommand(NpgsqlConnection connection)
+    {
+        var command = new NpgsqlCommand(Statement, connection);
+        NpgsqlDbType[] types =
+        [
+            NpgsqlDbType.Text, NpgsqlDbType.Smallint, NpgsqlDbType.Uuid, NpgsqlDbType.TimestampTz, NpgsqlDbType.TimestampTz, NpgsqlDbType.Integer,
+            NpgsqlDbType.TimestampTz, NpgsqlDbType.Integer, NpgsqlDbType.Uuid, NpgsqlDbType.Smallint,
+            NpgsqlDbType.Text, NpgsqlDbType.TimestampTz, NpgsqlDbType.Smallint, NpgsqlDbType.Smallint, NpgsqlDbType.Smallint, NpgsqlDbType.Uuid, NpgsqlDbType.Uuid,
+            NpgsqlDbType.Uuid, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bytea, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text,
+        ];
+        foreach (var type in types)
+        {
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type });
+        }
+
+        return command;
+    }
+
+    private static async Task<HashSet<string>> ExecuteAsync(NpgsqlCommand command, List<Pending> batch, CancellationToken cancellationToken)
+    {
+        var writes = batch.Where(p => p.Write is not null).Select(p => p.Write!).ToList();
+        var rows = writes.Select(w => w.Next).ToList();
+        var history = writes.SelectMany(w => w.History.Select(h => (w.Next.Code, Entry: h))).ToList();
+        var keys = batch.Select(p => p.Write is { Key: { } key } ? (Record: key, Code: (string?)p.Write.Next.Code) : p.Key is { } only ? (Record: only, Code: null) : default)
+            .Where(k => k.Record is not null).ToList();
+
+        var p = command.Parameters;
+        p[0].Value = rows.Select(r => r.Code).ToArray();
+        p[1].Value = rows.Select(r => (short)r.State).ToArray();
+        p[2].Value = rows.Select(r => r.UserId).ToArray();
+        p[3].Value = rows.Select(r => r.AssignedAt).ToArray();
+        p[4].Value = rows.Select(r => r.LockedUntil).ToArray();
+        p[5].Value = rows.Select(r => r.RedemptionCount).ToArray();
+        p[6].Value = rows.Select(r => r.RedeemedAt).ToArray();
+        p[7].Value = rows.Select(r => r.Version).ToArray();
+        p[8].Value = rows.Select(r => r.BookId).ToArray();
+        p[9].Value = writes.Select(w => (short)w.FromState).ToArray();
+        p[10].Value = history.Select(h => h.Code).ToArray();
+        p[11].Value = history.Select(h => h.Entry.At).ToArray();
+        p[12].Value = history.Select(h => (short)h.Entry.Action).ToArray();
+        p[13].Value = history.Select(h => (short)h.Entry.FromState).ToArray();
+        p[14].Value = history.Select(h => (short)h.Entry.ToState).ToArray();
+        p[15].Value = history.Select(h => h.Entry.UserId).ToArray();
+        p[16].Value = history.Select(h => h.Entry.ActorId).ToArray();
+        p[17].Value = keys.Select(k => k.Record.CallerId).ToArray();
+        p[18].Value = keys.Select(k => k.Record.Key).ToArray();
+        p[19].Value = keys.Select(k => k.Record.Path).ToArray();
+        p[20].Value = keys.Select(k => k.Record.RequestHash).ToArray();
+        p[21].Value = keys.Select(k => k.Record.OutcomeJson).ToArray();
+        p[22].Value = keys.Select(k => k.Record.TraceId).ToArray();
+        p[23].Value = keys.Select(k => k.Code).ToArray();
+
+        var applied = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            applied.Add(reader.GetString(0));
+        }
+
+        return applied;
+    }
+
+    private sealed record Pending(CouponWrite? Write, IdempotencyRecord? Key)
+    {
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
