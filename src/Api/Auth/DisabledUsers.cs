@@ -34,7 +34,7 @@ public sealed class DisabledUsers : IUserAccessObserver
 /// <summary>Subscribes this process to changes of the disabled set and reloads it whole now and then, in case a notice was lost.</summary>
 internal sealed class DisabledUsersSubscription(IClusterClient client, DisabledUsers disabledUsers, ILogger<DisabledUsersSubscription> logger) : BackgroundService
 {
-    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Http;
 using CouponBooks.Coupons;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CouponBooks.Api.Coupons;
 
@@ -39,9 +40,16 @@ public static class CouponCommands
 
     private static IResult Answer(HttpContext http, Outcome<CouponView> outcome, int successStatus, string? traceId)
     {
-        if (outcome.Refusal is { } refusal)
+        if (outcome.Refusal is { } refusal && traceId is not null)
         {
-            return http.Problem(refusal, traceId);
+            // Written as is, so a replay carries the first request's trace id, byte for byte the first body.
+            var problem = ((ProblemHttpResult)http.Problem(refusal, traceId)).ProblemDetails;
+            return TypedResults.Json(problem, (JsonSerializerOptions?)null, "application/problem+json", problem.Status);
+        }
+
+        if (outcome.Refusal is { } unkeyed)
+        {
+            return http.Problem(unkeyed);
         }
 
         var coupon = CouponResponse.From(outcome.Value!);

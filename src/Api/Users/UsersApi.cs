@@ -87,7 +87,7 @@ public static class UsersApi
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> PatchAsync(
-        Guid id, [FromBody] JsonObject body, IClusterClient cluster, HttpContext http)
+        Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, HttpContext http)
     {
         var errors = new FieldErrors();
         var patch = ReadPatch(body, errors);
@@ -104,7 +104,14 @@ public static class UsersApi
         }
 
         var outcome = await cluster.GetGrain<IUserGrain>(id).PatchAsync(patch!);
-        return outcome.Refusal is { } refusal ? http.Problem(refusal) : TypedResults.Ok(UserResponse.From(outcome.Value!));
+        if (outcome.Refusal is { } refusal)
+        {
+            return http.Problem(refusal);
+        }
+
+        // This process knows at once; the others hear it from the cluster.
+        disabledUsers.Set(id, outcome.Value!.Disabled);
+        return TypedResults.Ok(UserResponse.From(outcome.Value!));
     }
 
     private static UserPatch? ReadPatch(JsonObject body, FieldErrors errors)

@@ -26,7 +26,7 @@ public sealed class CouponWriterOptions
 /// and one commit. Each change learns whether it applied, or that its row had moved on (the grain reads it again).
 /// </summary>
 public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWriterOptions> options, ILogger<CouponWriter> logger)
-    : IHostedService, IAsyncDisposable
+    : IHostedService
 {
     private const string Statement =
         """
@@ -93,13 +93,6 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
         _pending.Writer.TryComplete();
         await Task.WhenAll(_writers).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         await _stopping.CancelAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _pending.Writer.TryComplete();
-        await _stopping.CancelAsync();
-        _stopping.Dispose();
     }
 
     private Task<bool> Enqueue(Pending pending)

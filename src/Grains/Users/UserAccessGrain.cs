@@ -4,6 +4,8 @@ using Orleans.Utilities;
 namespace CouponBooks.Users;
 
 /// <summary>Keeps the set of disabled users (rebuilt from the users table on activation) and pushes changes to subscribed Api processes.</summary>
+/// <remarks>Kept alive while idle: its subscribers are in memory only (they subscribe again every few seconds in case it moved).</remarks>
+[KeepAlive]
 internal sealed class UserAccessGrain(UserStore store, ILogger<UserAccessGrain> logger) : Grain, IUserAccessGrain
 {
     private readonly ObserverManager<IUserAccessObserver> _observers = new(TimeSpan.FromMinutes(5), logger);

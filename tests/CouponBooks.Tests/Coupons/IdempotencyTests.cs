@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CouponBooks.Tests.Infrastructure;
+
+namespace CouponBooks.Tests.Coupons;
+
+[Collection(ApiCollection.Name)]
+public sealed class IdempotencyTests(ApiFixture api)
+{
+    [Fact]
+    public async Task A_repeated_assignment_with_the_same_key_answers_the_first_response_and_assigns_once()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (client, user) = await api.NewUserAsync();
+        string key = Guid.NewGuid().ToString();
+
+        var first = await CouponCalls.AssignAsync(client, bookId, user.Id, key);
+        var second = await CouponCalls.AssignAsync(client, bookId, user.Id, key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_repeats_of_one_key_make_one_change()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 30);
+        var (client, user) = await api.NewUserAsync();
+        string key = Guid.NewGuid().ToString();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => CouponCalls.AssignAsync(client, bookId, user.Id, key)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
+        Assert.Single(bodies.Distinct());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_body_or_path_is_idempotency_key_reused()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (_, first) = await api.NewUserAsync();
+        var (_, second) = await api.NewUserAsync();
+        string key = Guid.NewGuid().ToString();
+
+        Assert.Equal(HttpStatusCode.Created, (await CouponCalls.AssignAsync(admin, bookId, first.Id, key)).StatusCode);
+        await ApiCalls.AssertProblemAsync(await CouponCalls.AssignAsync(admin, bookId, second.Id, key), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(admin, "SOME-CODE-1", "lock", key), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, second.Id));
+    }
+
+    [Fact]
+    public async Task A_key_belongs_to_its_caller()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (a, userA) = await api.NewUserAsync();
+        var (b, userB) = await api.NewUserAsync();
+        string key = "shared-key";
+
+        var first = await CouponCalls.AssignAsync(a, bookId, null, key);
+        var second = await CouponCalls.AssignAsync(b, bookId, null, key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(userA.Id, JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("userId").GetGuid());
+        Assert.Equal(userB.Id, JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("userId").GetGuid());
+    }
+
+    [Fact]
+    public async Task A_repeated_redeem_answers_the_first_success_and_a_refusal_is_replayed_too()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
+        var (client, _) = await api.NewUserAsync();
+        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+
+        // Refused at first (not locked): the repeat answers the same refusal even after the coupon was locked.
+        var refused = await CouponCalls.ActAsync(client, code, "redeem", "redeem-early");
+        var refusedBody = await ApiCalls.AssertProblemAsync(refused, HttpStatusCode.Conflict, "invalid-transition");
+        await CouponCalls.ActOkAsync(client, code, "lock");
+        var replayedRefusal = await CouponCalls.ActAsync(client, code, "redeem", "redeem-early");
+        var replayedBody = await ApiCalls.AssertProblemAsync(replayedRefusal, HttpStatusCode.Conflict, "invalid-transition");
+        Assert.Equal(refusedBody.GetProperty("traceId").GetString(), replayedBody.GetProperty("traceId").GetString());
+
+        var redeemed = await CouponCalls.ActAsync(client, code, "redeem", "redeem-now");
+        var again = await CouponCalls.ActAsync(client, code, "REDEEM".ToLowerInvariant(), "redeem-now");
+        Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(await redeemed.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupon_history where code = $1 and action = 4", code));
+    }
+
+    [Fact]
+    public async Task A_stored_key_answers_after_its_grain_was_deactivated()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (client, user) = await api.NewUserAsync();
+        var first = await CouponCalls.AssignAsync(client, bookId, null, "persisted-key");
+
+        await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IGrainFactory>(api.Silo.Services)
+            .GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        var second = await CouponCalls.AssignAsync(client, bookId, null, "persisted-key");
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Theory]
+    [InlineData("x256")]
+    [InlineData("x1000")]
+    public async Task A_key_of_a_bad_length_is_validation_failed(string key)
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/books/{bookId}/assignments");
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', int.Parse(key[1..])));
+
+        await ApiCalls.AssertProblemAsync(await admin.SendAsync(request), HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id is not null", bookId));
+    }
+}
