@@ -29,6 +29,15 @@ case "$scenario" in
   *) echo "bench/run.sh: unknown scenario '$scenario'" >&2; usage >&2; exit 2 ;;
 esac
 command_line="bench/run.sh $scenario${*:+ $*}"
+# What was measured: the commit, and whether src/ or sql/ had changes not committed yet.
+if [[ -z ${BENCH_REVISION:-} ]]; then
+  if BENCH_REVISION="$(git rev-parse --short HEAD 2>/dev/null)"; then
+    [[ -z $(git status --porcelain -- src sql 2>/dev/null) ]] || BENCH_REVISION+=" + uncommitted changes in src/ or sql/"
+  else
+    BENCH_REVISION="unknown (not a git checkout)"
+  fi
+fi
+export BENCH_REVISION
 
 log() { printf 'bench/run.sh: %s\n' "$*" >&2; }
 for tool in dotnet curl; do

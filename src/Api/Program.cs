@@ -5,6 +5,7 @@ using CouponBooks.Api.Coupons;
 using CouponBooks.Api.Hosting;
 using CouponBooks.Api.Http;
 using CouponBooks.Api.Jobs;
+using CouponBooks.Api.Pools;
 using CouponBooks.Api.Users;
 using Npgsql;
 
@@ -51,6 +52,7 @@ app.MapUsersApi();
 app.MapBooksApi();
 app.MapJobsApi();
 app.MapCouponsApi();
+app.MapPoolsApi();
 
 app.Run();
 

@@ -50,13 +50,14 @@ public sealed class CodesScenario(BenchOptions options)
         PeakMemory();
 
         _report.Note("Each timed step starts after `VACUUM ANALYZE coupons` and `CHECKPOINT` (\"settle\" above), so none pays for autovacuum or dirty-page flushing caused by the step before it.");
-        _report.Note("Step 1's rows are deleted again before step 2 (then settled), so the generation writes into the same table state the reference did: no reference rows in the indexes, no dead tuples.");
-        _report.Note($"Codes are {new ScatteredCodes("BENCH-XXX-", 0).Length} characters (`BENCH-{tag}-########`, `GENER-{tag}-########`, `IMPRT-{tag}-########`), in scattered key order in all three writes.");
+        _report.Note("Step 1's rows (and 1b's) are deleted again before the next step, which is then settled: the generation writes into the same table state the reference did, with no reference rows in the indexes and no dead tuples left.");
+        _report.Note($"All codes are {CodeSeries.Sequential("BENCH-XXX-").Length} characters: `BENCH-{tag}-########` (step 1 in key order, 1b scattered), `GENER-{tag}-########` (step 2, the API's keyed permutation: scattered), `IMPRT-{tag}-########` (step 3's CSV, scattered).");
         string markdown = _report.ToMarkdown(
         [
             ("Date", started.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)),
             ("Machine", MachineInfo.Describe(postgresVersion) + "; silo, API, PostgreSQL and the bench all on this machine"),
             ("Command", $"`{Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? "(bench run directly)"}`"),
+            ("Revision", Environment.GetEnvironmentVariable("BENCH_REVISION") ?? "unknown"),
             ("Bench invocation", $"`{options.RedactedCommandLine()}`"),
             ("Codes per step", Count(_count)),
         ]);
@@ -75,22 +76,32 @@ public sealed class CodesScenario(BenchOptions options)
         return _report.AllTargetsMet ? 0 : 3;
     }
 
-    /// <summary>Step 1: the reference COPY, committed and timed, then deleted again.</summary>
+    /// <summary>
+    /// Step 1: the reference COPY of codes numbered in key order (<c>BENCH-TAG-00000000</c>, …01, …), committed and
+    /// timed, then deleted again; then, for comparison only, the same COPY with the codes in scattered key order.
+    /// </summary>
     private async Task<TimeSpan> ReferenceCopyAsync(Database db, string tag)
     {
-        await SettleAsync(db, "1");
-        var codes = new ScatteredCodes($"BENCH-{tag}-", Random.Shared.Next());
+        var reference = await TimedCopyAsync(db, CodeSeries.Sequential($"BENCH-{tag}-"), "1");
+        _report.Add(new Measurement("1", $"reference: binary `COPY coupons (code, book_id) FROM STDIN` of {Count(_count)} codes `BENCH-{tag}-########` numbered in order, one transaction, committed", Seconds(reference), "reference", null));
+        var scattered = await TimedCopyAsync(db, CodeSeries.Scattered($"BENCH-{tag}-", Random.Shared.Next()), "1b");
+        _report.Add(new Measurement("1b", "for comparison: the same COPY with the codes in scattered key order (as a keyed permutation or an arbitrary CSV gives them)", Seconds(scattered), "— (reported)", null));
+        return reference;
+    }
+
+    private async Task<TimeSpan> TimedCopyAsync(Database db, CodeSeries codes, string step)
+    {
+        await SettleAsync(db, step);
         var referenceBook = Guid.NewGuid();
-        Log("step 1: reference binary COPY...");
+        Log($"step {step}: binary COPY of {Count(_count)} codes{(codes.IsScattered ? " in scattered order" : " in key order")}...");
         var (rows, elapsed) = await db.CopyReferenceAsync(codes, referenceBook, _count);
-        Log($"step 1: {Seconds(elapsed)}");
-        _report.Add(new Measurement("1", $"reference: binary `COPY coupons (code, book_id) FROM STDIN` of {Count(_count)} codes, one transaction, committed", Seconds(elapsed), "reference", null));
-        _report.Add(new Phase("1", "reference COPY rate", Rate(_count, elapsed)));
-        Require(_report.Add(new Check("step 1: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
+        Log($"step {step}: {Seconds(elapsed)}");
+        _report.Add(new Phase(step, "COPY rate", Rate(_count, elapsed)));
+        Require(_report.Add(new Check($"step {step}: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
 
         var (deleted, deleteTime) = await db.DeleteBookCouponsAsync(referenceBook);
-        _report.Add(new Phase("1", "delete the reference rows again (not timed)", Seconds(deleteTime)));
-        _report.Add(new Check("step 1: reference rows deleted again", Count(_count), Count(deleted), deleted == _count));
+        _report.Add(new Phase(step, "delete the COPY's rows again (not timed)", Seconds(deleteTime)));
+        _report.Add(new Check($"step {step}: the COPY's rows deleted again", Count(_count), Count(deleted), deleted == _count));
         return elapsed;
     }
 
@@ -116,7 +127,7 @@ public sealed class CodesScenario(BenchOptions options)
         catch (JobTimedOut timedOut)
         {
             var waited = clock.Elapsed;
-            _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
+            _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
             _report.Add(new Measurement("2", "ratio step 2 / step 1", $"> {waited / reference:0.0}×", $"≤ {RatioTarget:0}×", false));
             await GiveUpOnJobAsync(api, db, timedOut, "2");
             return null;
@@ -141,7 +152,7 @@ public sealed class CodesScenario(BenchOptions options)
     private async Task<Guid?> ImportAsync(ApiSession api, Database db, string tag)
     {
         var book = await api.CreateBookAsync($"bench import {tag}");
-        var content = new GeneratedCsvContent(new ScatteredCodes($"IMPRT-{tag}-", Random.Shared.Next()), _count);
+        var content = new GeneratedCsvContent(CodeSeries.Scattered($"IMPRT-{tag}-", Random.Shared.Next()), _count);
         await SettleAsync(db, "3");
         await api.EnsureLoggedInAsync();
         Log($"step 3: upload a {Count(_count)}-line CSV ({MiB(content.Bytes / 1024)})...");
@@ -170,7 +181,7 @@ public sealed class CodesScenario(BenchOptions options)
             catch (JobTimedOut timedOut)
             {
                 var waited = clock.Elapsed;
-                _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV through the API", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
+                _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
                 _report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
                 _report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
                 await GiveUpOnJobAsync(api, db, timedOut, "3");
@@ -218,7 +229,7 @@ public sealed class CodesScenario(BenchOptions options)
         Log("step 3: diagnosing the import statement by statement...");
         await db.SettleAsync();
         var timeout = options.JobTimeout < DiagnosisStatementTimeout ? options.JobTimeout : DiagnosisStatementTimeout;
-        var (staging, statements) = await ImportDiagnosis.RunAsync(db.Source, new ScatteredCodes($"IMPRD-{tag}-", Random.Shared.Next()), _count, book, timeout);
+        var (staging, statements) = await ImportDiagnosis.RunAsync(db.Source, tag, _count, book, timeout);
         _report.Add(new Phase("3 diag", $"stage {Count(_count)} lines into upload_lines by binary COPY from the bench (the API's staging without HTTP and CSV parsing)", Seconds(staging)));
         foreach (var statement in statements)
         {
@@ -277,6 +288,9 @@ public sealed class CodesScenario(BenchOptions options)
         _report.Add(new Phase("4", "request → response headers", Seconds(headers)));
         _report.Add(new Phase("4", "headers → last byte", Seconds(total - headers)));
         _report.Add(new Phase("4", "export rate", Rate(_count, total)));
+        await db.SettleAsync();
+        var (direct, chars) = await db.TimeExportCopyAsync(book);
+        _report.Add(new Phase("4", $"the export's COPY run by the bench through Npgsql's text export, no HTTP ({Count(chars)} chars; not timed in step 4)", Seconds(direct)));
         _report.Add(new Check("step 4: export lines (header included)", Count(_count + 1), Count(lines), lines == _count + 1));
         string header = Encoding.UTF8.GetString([.. firstLine]).TrimEnd('\r');
         _report.Add(new Check("step 4: export header", $"`{ExportHeader}`", $"`{header}`", header == ExportHeader));

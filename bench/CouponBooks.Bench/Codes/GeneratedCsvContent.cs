@@ -12,10 +12,10 @@ public sealed class GeneratedCsvContent : HttpContent
     private const string Header = "code\n";
     private const int ChunkBytes = 64 * 1024;
 
-    private readonly ScatteredCodes _codes;
+    private readonly CodeSeries _codes;
     private readonly long _count;
 
-    public GeneratedCsvContent(ScatteredCodes codes, long count)
+    public GeneratedCsvContent(CodeSeries codes, long count)
     {
         _codes = codes;
         _count = count;

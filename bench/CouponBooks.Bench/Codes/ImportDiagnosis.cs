@@ -49,54 +49,66 @@ public static class ImportDiagnosis
         order by line limit $2
         """;
 
+    /// <summary>
+    /// Stages two fresh sets of <paramref name="count"/> scattered codes (prefixes IMPRD-TAG- and IMPRS-TAG-) and times
+    /// the import's statements over the first, then the suggested ordered insert over the second (a separate key
+    /// range, so the first insert's index entries do not stand in its way).
+    /// </summary>
     public static async Task<(TimeSpan Staging, IReadOnlyList<TimedStatement> Statements)> RunAsync(
-        NpgsqlDataSource source, ScatteredCodes codes, long count, Guid bookId, TimeSpan timeout)
+        NpgsqlDataSource source, string tag, long count, Guid bookId, TimeSpan timeout)
     {
-        var uploadId = Guid.NewGuid();
+        var upload = Guid.NewGuid();
+        var second = Guid.NewGuid();
         await using var connection = await source.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await ExecuteAsync(connection, transaction, $"set local statement_timeout = {(long)timeout.TotalMilliseconds}");
 
         var clock = Stopwatch.StartNew();
-        await Task.Run(() =>
-        {
-            using var importer = connection.BeginBinaryImport("copy upload_lines (upload_id, line, value, code, reason) from stdin (format binary)");
-            for (long i = 0; i < count; i++)
-            {
-                string code = codes.Code(i);
-                importer.StartRow();
-                importer.Write(uploadId, NpgsqlDbType.Uuid);
-                importer.Write((int)(i + 2), NpgsqlDbType.Integer); // line 1 is the header
-                importer.Write(code, NpgsqlDbType.Text);
-                importer.Write(code, NpgsqlDbType.Text);
-                importer.WriteNull();
-            }
-
-            importer.Complete();
-        });
+        await StageAsync(connection, upload, CodeSeries.Scattered($"IMPRD-{tag}-", Random.Shared.Next()), count);
         var staging = clock.Elapsed;
+        await StageAsync(connection, second, CodeSeries.Scattered($"IMPRS-{tag}-", Random.Shared.Next()), count);
 
+        const string Insert = "insert into coupons (code, book_id) select code, $2 from upload_lines where upload_id = $1 and code is not null";
         var statements = new List<TimedStatement>
         {
             await TimeAsync(connection, transaction, "`select count(*) from upload_lines where upload_id = $1`",
-                "select count(*) from upload_lines where upload_id = $1", uploadId),
+                "select count(*) from upload_lines where upload_id = $1", upload),
             await TimeAsync(connection, transaction, "invalid and repeated lines (`BadLines`: `min(line) over (partition by code)`)",
-                BadLines, uploadId, MaxReported),
-            await TimeAsync(connection, transaction, "codes stored already (`ExistingLines`: correlated `select min(line)` per joined line)",
-                ExistingLines, uploadId, MaxReported),
-            await TimeAsync(connection, transaction, "codes stored already, suggested rewrite (`distinct on (code)`, no correlated subquery)",
-                ExistingLinesSuggested, uploadId, MaxReported),
+                BadLines, upload, MaxReported),
+            await TimeAsync(connection, transaction, "codes stored already (`ExistingLines`: correlated `select min(line)` per staged line)",
+                ExistingLines, upload, MaxReported),
+            await TimeAsync(connection, transaction, "codes stored already, **suggested** rewrite (`distinct on (code)`, no correlated subquery)",
+                ExistingLinesSuggested, upload, MaxReported),
             await TimeAsync(connection, transaction, "`select count(distinct code) from upload_lines where upload_id = $1 and code is not null`",
-                "select count(distinct code) from upload_lines where upload_id = $1 and code is not null", uploadId),
-            await TimeAsync(connection, transaction, "`insert into coupons (code, book_id) select code, $2 from upload_lines where upload_id = $1 and code is not null on conflict do nothing`",
-                "insert into coupons (code, book_id) select code, $2 from upload_lines where upload_id = $1 and code is not null on conflict do nothing", uploadId, bookId),
+                "select count(distinct code) from upload_lines where upload_id = $1 and code is not null", upload),
+            await TimeAsync(connection, transaction, $"`{Insert} on conflict do nothing`",
+                Insert + " on conflict do nothing", upload, bookId),
+            await TimeAsync(connection, transaction, "the same insert, **suggested**: `… order by code on conflict do nothing` (other staged codes, same count)",
+                Insert + " order by code on conflict do nothing", second, bookId),
             await TimeAsync(connection, transaction, "`delete from upload_lines where upload_id = $1`",
-                "delete from upload_lines where upload_id = $1", uploadId),
+                "delete from upload_lines where upload_id = $1", upload),
         };
 
         await transaction.RollbackAsync();
         return (staging, statements);
     }
+
+    private static Task StageAsync(NpgsqlConnection connection, Guid upload, CodeSeries codes, long count) => Task.Run(() =>
+    {
+        using var importer = connection.BeginBinaryImport("copy upload_lines (upload_id, line, value, code, reason) from stdin (format binary)");
+        for (long i = 0; i < count; i++)
+        {
+            string code = codes.Code(i);
+            importer.StartRow();
+            importer.Write(upload, NpgsqlDbType.Uuid);
+            importer.Write((int)(i + 2), NpgsqlDbType.Integer); // line 1 is the header
+            importer.Write(code, NpgsqlDbType.Text);
+            importer.Write(code, NpgsqlDbType.Text);
+            importer.WriteNull();
+        }
+
+        importer.Complete();
+    });
 
     private static async Task<TimedStatement> TimeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, string sql, params object[] parameters)
     {

@@ -15,7 +15,7 @@ public sealed record JobResponse(
 {
     public static JobResponse From(JobView job) => new(
         job.Id,
-        job.Kind switch { JobKind.GenerateCodes => "generate-codes", JobKind.ImportCodes => "import-codes", _ => job.Kind.ToString() },
+        job.Kind switch { JobKind.GenerateCodes => "generate-codes", JobKind.ImportCodes => "import-codes", _ => "distribution" },
         job.State.ToString().ToLowerInvariant(),
         job.Total,
         job.Processed,

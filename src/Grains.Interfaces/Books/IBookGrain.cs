@@ -23,6 +23,13 @@ public interface IBookGrain : IGrainWithGuidKey
     /// <summary>Gives one named code of this book to a user within the same limits.</summary>
     [Orleans.Concurrency.AlwaysInterleave]
     Task<Outcome<Coupons.CouponView>> AssignCodeAsync(string code, Guid userId, Guid actorId, Coupons.IdempotencyTicket? ticket);
+
+    /// <summary>
+    /// Gives codes to many users within the same limits, set-based in batches (or only counts them, for a dry run).
+    /// A job's assignments are tagged with its id, so a resumed job gives only what it had not given yet.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<Outcome<Pools.DistributionResult>> DistributeAsync(IReadOnlyList<Guid> members, Pools.DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId);
 }
 
 [GenerateSerializer, Immutable, Alias("CouponBooks.BookPage")]

@@ -4,6 +4,7 @@ public enum JobKind
 {
     GenerateCodes,
     ImportCodes,
+    Distribute,
 }
 
 public enum JobState
@@ -22,7 +23,11 @@ public sealed record JobSpec(
     [property: Id(2)] long Total,
     [property: Id(3)] string? Pattern = null,
     [property: Id(4)] Guid? UploadId = null,
-    [property: Id(5)] bool SkipInvalid = false);
+    [property: Id(5)] bool SkipInvalid = false,
+    [property: Id(6)] Guid? PoolId = null,
+    [property: Id(7)] Pools.DistributionSpec? Distribution = null,
+    [property: Id(8)] byte[]? RequestHash = null,
+    [property: Id(9)] Guid? ActorId = null);
 
 /// <summary>Why a job failed: an error code of the contract, a message, and for imports the offending lines.</summary>
 [GenerateSerializer, Immutable, Alias("CouponBooks.JobError")]
@@ -46,8 +51,11 @@ public sealed record JobView(
 /// <summary>A long job's progress and result, resumed (or failed) after a silo dies. Keyed by the job id.</summary>
 public interface IJobGrain : IGrainWithGuidKey
 {
-    /// <summary>Starts the job once; a repeat with the job running or done changes nothing.</summary>
-    Task StartAsync(JobSpec spec);
+    /// <summary>
+    /// Starts the job once; a repeat changes nothing. False when the job exists with another request hash
+    /// (its id was derived from an idempotency key used for another request).
+    /// </summary>
+    Task<bool> StartAsync(JobSpec spec);
 
     Task<JobView?> GetAsync();
 }

@@ -1,6 +1,7 @@
 using CouponBooks.Books.Codes;
 using CouponBooks.Coupons;
 using CouponBooks.Jobs;
+using CouponBooks.Pools;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -24,6 +25,7 @@ internal sealed class BookGrain(
     public const int ImmediateImportLimit = 10_000;
 
     private const int MaxAssignAttempts = 20;
+    private const int DistributionBatch = 5000;
 
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private BookRecord? _book;
@@ -196,6 +198,102 @@ internal sealed class BookGrain(
         }
 
         return await AssignCountedAsync(counts, code, null, userId, actorId, ticket);
+    }
+
+    public async Task<Outcome<DistributionResult>> DistributeAsync(IReadOnlyList<Guid> members, DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId)
+    {
+        if (_book is null)
+        {
+            return NotFound();
+        }
+
+        if (!_book.Settings.IsActiveAt(clock.GetUtcNow()))
+        {
+            return new Refusal(ErrorCode.BookNotActive, "The book is outside its validity window.");
+        }
+
+        var counts = await CountsAsync();
+        var bulk = new BulkAssignment(dataSource);
+        var already = jobId is { } id ? await bulk.GivenByJobAsync(id) : [];
+        var plan = DistributionPlan.Make(members, spec, _book.Settings, counts, already);
+        if (dryRun)
+        {
+            long free = await bulk.FreeCountAsync(Id);
+            return Outcome<DistributionResult>.Success(plan.Result(Math.Min(plan.Planned, free), plan.Planned > free));
+        }
+
+        _supply ??= new FreeCodeSupply(dataSource, Id);
+        long given = already.Values.Sum();
+        bool exhausted = false;
+        var pending = new Queue<Guid>(plan.Recipients());
+        while (pending.Count > 0 && !exhausted)
+        {
+            // Take codes and count the batch before awaiting its write, as single assignments do.
+            var batch = new List<(FreeCoupon Coupon, Guid UserId)>(Math.Min(DistributionBatch, pending.Count));
+            while (batch.Count < DistributionBatch && pending.Count > 0)
+            {
+                var user = pending.Peek();
+                if (CheckLimits(counts, user) is { Code: ErrorCode.BookLimitReached or ErrorCode.PerUserLimitReached or ErrorCode.BookNotActive })
+                {
+                    pending.Dequeue();
+                    continue;
+                }
+
+                var free = await _supply.TakeAsync(_inFlight);
+                if (free is null)
+                {
+                    exhausted = true;
+                    break;
+                }
+
+                if (!_inFlight.Add(free.Code))
+                {
+                    continue;
+                }
+
+                counts.Add(user);
+                batch.Add((free, pending.Dequeue()));
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            HashSet<string> written;
+            try
+            {
+                written = await bulk.AssignAsync(Id, batch, clock.GetUtcNow(), actorId, jobId);
+            }
+            catch
+            {
+                Release(counts, batch, []);
+                throw;
+            }
+
+            Release(counts, batch, written);
+            given += written.Count;
+            foreach (var (coupon, user) in batch.Where(b => !written.Contains(b.Coupon.Code)))
+            {
+                pending.Enqueue(user);
+            }
+        }
+
+        logger.LogInformation("Distributed {Given} coupons of book {BookId} ({Mode})", given, Id, spec.Mode);
+        return Outcome<DistributionResult>.Success(plan.Result(given, exhausted));
+    }
+
+    /// <summary>Ends a batch's reservations: codes leave the in-flight set, and users whose code was not given get their count back.</summary>
+    private void Release(AssignmentCounts counts, List<(FreeCoupon Coupon, Guid UserId)> batch, HashSet<string> written)
+    {
+        foreach (var (coupon, user) in batch)
+        {
+            _inFlight.Remove(coupon.Code);
+            if (!written.Contains(coupon.Code))
+            {
+                counts.Remove(user);
+            }
+        }
     }
 
     /// <summary>Counts the assignment, has the coupon write it, and gives the count back if it did not happen.</summary>

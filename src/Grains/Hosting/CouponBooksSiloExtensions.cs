@@ -1,5 +1,6 @@
 using CouponBooks.Books;
 using CouponBooks.Coupons;
+using CouponBooks.Pools;
 using CouponBooks.Storage;
 using CouponBooks.Users;
 using Microsoft.Extensions.Configuration;
@@ -53,6 +54,7 @@ public static class CouponBooksSiloExtensions
         services.AddSingleton<CodeGeneration>();
         services.AddSingleton<CodeImport>();
         services.AddSingleton<CouponStore>();
+        services.AddSingleton<PoolStore>();
         services.AddSingleton<BookSettingsCache>();
         services.AddOptions<CouponWriterOptions>().Bind(configuration.GetSection(CouponWriterOptions.Section));
         services.AddSingleton<CouponWriter>();

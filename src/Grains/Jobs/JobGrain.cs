@@ -34,6 +34,7 @@ internal sealed class JobGrain(
     [PersistentState(StorageNames.Job, StorageNames.Store)] IPersistentState<JobRecord> job,
     CodeGeneration generation,
     CodeImport import,
+    Pools.PoolStore distribution,
     TimeProvider clock,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
@@ -65,17 +66,19 @@ internal sealed class JobGrain(
         }
     }
 
-    public async Task StartAsync(JobSpec spec)
+    public async Task<bool> StartAsync(JobSpec spec)
     {
         if (job.RecordExists)
         {
-            return;
+            var first = job.State.Spec?.RequestHash;
+            return first is null || spec.RequestHash is null || first.AsSpan().SequenceEqual(spec.RequestHash);
         }
 
         job.State = new JobRecord { Spec = spec, State = JobState.Running, CreatedAt = clock.GetUtcNow() };
         await job.WriteStateAsync();
         await this.RegisterOrUpdateReminder(WatchdogReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         Run();
+        return true;
     }
 
     public Task<JobView?> GetAsync()
@@ -133,6 +136,7 @@ internal sealed class JobGrain(
                 JobKind.ImportCodes => JsonSerializer.Serialize(
                     await import.RunAsync(Id, spec.UploadId!.Value, spec.BookId, spec.SkipInvalid, progress, _deactivating.Token),
                     JsonSerializerOptions.Web),
+                JobKind.Distribute => JsonSerializer.Serialize(await DistributeAsync(spec), JsonSerializerOptions.Web),
                 _ => throw new JobRefusedException(new JobError(null, $"Unknown job kind {spec.Kind}.")),
             };
             record.State = JobState.Succeeded;
@@ -161,6 +165,19 @@ internal sealed class JobGrain(
         await job.WriteStateAsync();
         await UnregisterWatchdogAsync();
         _running = null;
+    }
+
+    private async Task<Pools.DistributionResult> DistributeAsync(JobSpec spec)
+    {
+        var members = await distribution.MembersAsync(spec.PoolId!.Value);
+        var outcome = await GrainFactory.GetGrain<IBookGrain>(spec.BookId)
+            .DistributeAsync(members, spec.Distribution!, dryRun: false, Id, spec.ActorId ?? Guid.Empty);
+        if (outcome.Refusal is { } refusal)
+        {
+            throw new JobRefusedException(new JobError(refusal.Code, refusal.Detail));
+        }
+
+        return outcome.Value!;
     }
 
     private async Task UnregisterWatchdogAsync()

@@ -105,7 +105,7 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync() ? Read(reader) : null;
     }
 
-    private static UserRecord Read(NpgsqlDataReader reader) => new(
+    public static UserRecord Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),
         reader.GetString(1),
         reader.IsDBNull(2) ? null : reader.GetString(2),
