@@ -111,9 +111,7 @@ public static class BooksApi
         }
 
         var page = await cluster.GetGrain<IBookDirectoryGrain>(0).ListAsync(after, size);
-        return TypedResults.Ok(new Page<BookResponse>(
-            page.Items.Select(BookResponse.From).ToList(),
-            page.Next is { } next ? Paging.EncodeCursor(BookCursor, next.ToString()) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.Next, BookCursor, BookResponse.From));
     }
 
     private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> GetAsync(Guid id, IClusterClient cluster)
@@ -236,9 +234,7 @@ public static class BooksApi
         }
 
         var page = await cluster.GetGrain<ICouponDirectoryGrain>(0).ListAsync(new CouponQuery(id, userId, wanted, after, size));
-        return TypedResults.Ok(new Page<CouponResponse>(
-            page.Items.Select(CouponResponse.From).ToList(),
-            page.NextCode is { } next ? Paging.EncodeCursor(CouponCursor, next) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.NextCode, CouponCursor, CouponResponse.From));
     }
 
     private static async Task<IResult> ExportAsync(Guid id, IClusterClient cluster, NpgsqlDataSource dataSource, HttpContext http)

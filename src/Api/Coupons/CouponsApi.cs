@@ -199,9 +199,7 @@ public static class CouponsApi
         }
 
         var page = await cluster.GetGrain<ICouponDirectoryGrain>(0).ListAsync(new CouponQuery(bookId, userId, wanted, after, size));
-        return TypedResults.Ok(new Page<CouponResponse>(
-            page.Items.Select(CouponResponse.From).ToList(),
-            page.NextCode is { } next ? Paging.EncodeCursor(CouponCursor, next) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.NextCode, CouponCursor, CouponResponse.From));
     }
 
     /// <summary>A USER may only act for itself; an admin may name any existing user.</summary>

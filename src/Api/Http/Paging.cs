@@ -12,6 +12,10 @@ public static class Paging
     public const int DefaultLimit = 50;
     public const int MaxLimit = 1000;
 
+    /// <summary>A page of responses from a page of views, with the cursor for the position after the last item.</summary>
+    public static Page<TResponse> ToPage<TView, TResponse>(IEnumerable<TView> items, object? next, string kind, Func<TView, TResponse> map) =>
+        new(items.Select(map).ToList(), next is null ? null : EncodeCursor(kind, next.ToString()!));
+
     public static string EncodeCursor(string kind, string position) =>
         Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{kind}:{position}"));
 

@@ -107,8 +107,7 @@ public static class PoolsApi
         }
 
         var page = await cluster.GetGrain<IPoolDirectoryGrain>(0).ListAsync(after, size);
-        return TypedResults.Ok(new Page<PoolResponse>(page.Items.Select(PoolResponse.From).ToList(),
-            page.Next is { } next ? Paging.EncodeCursor(PoolCursor, next.ToString()) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.Next, PoolCursor, PoolResponse.From));
     }
 
     private static async Task<Results<Ok<PoolResponse>, ProblemHttpResult>> GetAsync(Guid id, IClusterClient cluster)
@@ -136,8 +135,7 @@ public static class PoolsApi
         }
 
         var page = await cluster.GetGrain<IPoolDirectoryGrain>(0).MembersAsync(id, after, size);
-        return TypedResults.Ok(new Page<UserResponse>(page.Items.Select(UserResponse.From).ToList(),
-            page.Next is { } next ? Paging.EncodeCursor(MemberCursor, next.ToString()) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.Next, MemberCursor, UserResponse.From));
     }
 
     private static async Task<Results<Ok<AddMembersResponse>, ProblemHttpResult>> AddMembersAsync(Guid id, AddMembersRequest request, IClusterClient cluster, HttpContext http)

@@ -75,9 +75,7 @@ public static class UsersApi
         }
 
         var page = await directory.ListAsync(after, size);
-        return TypedResults.Ok(new Page<UserResponse>(
-            page.Items.Select(UserResponse.From).ToList(),
-            page.Next is { } next ? Paging.EncodeCursor(CursorKind, next.ToString()) : null));
+        return TypedResults.Ok(Paging.ToPage(page.Items, page.Next, CursorKind, UserResponse.From));
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> GetAsync(Guid id, IClusterClient cluster)
