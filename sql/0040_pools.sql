@@ -19,3 +19,7 @@ create table pool_members
 -- The distribution job that gave a coupon, so a job resumed after a silo died knows what it gave already.
 alter table coupon_history add column job_id uuid null;
 create index coupon_history_job on coupon_history (job_id) where job_id is not null;
+
+-- A book's free codes in code order: the supply BookGrain takes codes from. Assigned codes leave it,
+-- so taking the next chunk never wades through codes given out before.
+create index coupons_free on coupons (book_id, code) where state = 0;

@@ -29,6 +29,7 @@ public interface IBookGrain : IGrainWithGuidKey
     /// A job's assignments are tagged with its id, so a resumed job gives only what it had not given yet.
     /// </summary>
     [Orleans.Concurrency.AlwaysInterleave]
+    [ResponseTimeout("01:00:00")]
     Task<Outcome<Pools.DistributionResult>> DistributeAsync(IReadOnlyList<Guid> members, Pools.DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId);
 }
 

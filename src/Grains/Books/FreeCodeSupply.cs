@@ -14,10 +14,10 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
     private string? _next;
     private Task<int>? _refilling;
 
-    /// <summary>The next free code, refilling when empty; null when the book has none left.</summary>
+    /// <summary>The next free code, refilling when empty; null when the book has none left (none that is not in flight).</summary>
     public async ValueTask<FreeCoupon?> TakeAsync(IReadOnlySet<string> inFlight)
     {
-        for (int refills = 0; ; refills++)
+        for (int fruitless = 0; ; )
         {
             while (_queue.TryDequeue(out var free))
             {
@@ -27,12 +27,7 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
                 }
             }
 
-            if (refills >= 2)
-            {
-                return null;
-            }
-
-            // Interleaved callers share one refill.
+            // Interleaved callers share one refill; others may empty the queue before this caller takes from it.
             var refill = _refilling ??= RefillAsync();
             int found = await refill;
             if (ReferenceEquals(_refilling, refill))
@@ -40,9 +35,9 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
                 _refilling = null;
             }
 
-            if (found == 0 && _queue.Count == 0)
+            if (found == 0 || ++fruitless > 3)
             {
-                return null;
+                return _queue.TryDequeue(out var last) && !inFlight.Contains(last.Code) ? last : null;
             }
         }
     }
@@ -50,11 +45,12 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
     private async Task<int> RefillAsync()
     {
         await using var connection = await dataSource.OpenConnectionAsync();
+        // The next chunk goes on after the last code read, from a random free code the first time.
         string from = _next ?? await RandomStartAsync(connection);
-        var rows = await ReadAsync(connection, "code >= $2", from, Chunk);
+        var rows = await ReadAsync(connection, _next is null ? "code >= $2" : "code > $2", from, Chunk);
         if (rows.Count < Chunk)
         {
-            rows.AddRange(await ReadAsync(connection, "code < $2", from, Chunk - rows.Count));
+            rows.AddRange(await ReadAsync(connection, _next is null ? "code < $2" : "code <= $2", from, Chunk - rows.Count));
         }
 
         if (rows.Count == 0)
@@ -62,8 +58,7 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
             return 0;
         }
 
-        // The smallest string after the last code read (C collation): the next chunk goes on from there.
-        _next = rows[^1].Code + "\u0001";
+        _next = rows[^1].Code;
         Random.Shared.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
         foreach (var row in rows)
         {

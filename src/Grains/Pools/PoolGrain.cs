@@ -73,7 +73,8 @@ internal sealed class PoolGrain(PoolStore store) : Grain, IPoolGrain
             return new Refusal(ErrorCode.BookNotActive, "The book is outside its validity window.");
         }
 
-        long total = spec.Mode == DistributionMode.Equal ? (long)spec.PerUser * _pool!.MemberCount : spec.Total;
+        long memberCount = (await store.GetAsync(Id))?.MemberCount ?? 0;
+        long total = spec.Mode == DistributionMode.Equal ? spec.PerUser * memberCount : spec.Total;
         bool started = await GrainFactory.GetGrain<IJobGrain>(jobId).StartAsync(new JobSpec(
             JobKind.Distribute, spec.BookId, total, PoolId: Id, Distribution: spec, RequestHash: requestHash, ActorId: actorId));
         return started
