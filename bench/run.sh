@@ -3,7 +3,8 @@
 # a PostgreSQL in a temp directory (scripts/postgres.sh), the schema, one silo and the API, all Release builds,
 # on free ports. Silo and API log at Warning into files in the temp directory; their tails are printed on failure.
 #
-#   bench/run.sh codes [--count N]     books and codes: reference COPY, generate, CSV import, export, stats, memory
+#   bench/run.sh codes [--count N] [--job-timeout S]   books and codes: reference COPY, generate, CSV import,
+#                                                      export, book stats, peak memory
 #
 # The table goes to stdout and to bench/results/<scenario>-latest.md. Exit status: 0 every target met, 3 every
 # correctness check passed but a target was missed, anything else a failure.
@@ -15,8 +16,10 @@ usage() {
   cat <<'USAGE'
 usage: bench/run.sh <scenario> [options for the scenario]
   scenarios:
-    codes   [--count N]   reference binary COPY vs. generate / CSV import / export / book stats through the API,
-                          and the silo's peak memory (N defaults to 1000000)
+    codes   [--count N] [--job-timeout S]
+            reference binary COPY vs. generate / CSV import / export / book stats through the API, and the silo's
+            peak memory. N defaults to 1000000; a job still running after S seconds (default 120) is a FAIL, its
+            SQL is cancelled and, for the import, its statements are timed one by one.
   Environment: BENCH_KEEP=1 keeps the temp directory (logs, database) after a successful run too.
 USAGE
 }
@@ -119,6 +122,12 @@ free_port gateway_port
 free_port api_port
 api_url="http://127.0.0.1:$api_port"
 cluster="bench-$(date +%s)-$RANDOM"
+
+# Timings are only comparable on an otherwise idle machine; the bench's CPU rows show what else ran during each step.
+read -r load1 _ < /proc/loadavg || load1=0
+if awk -v l="$load1" 'BEGIN { exit !(l >= 0.5) }'; then
+  log "warning: load average $load1 before start: other work is running, so the figures may be pessimistic"
+fi
 
 log "starting PostgreSQL in $pg_dir on port $pg_port..."
 pg_started=true

@@ -15,6 +15,8 @@ public sealed class Database(string connectionString) : IAsyncDisposable
 
     public async Task<string> ServerVersionAsync() => (string)(await ScalarAsync("show server_version"))!;
 
+    public async Task<int> BackendPidAsync() => (int)(await ScalarAsync("select pg_backend_pid()"))!;
+
     public async Task<long> CountCouponsAsync(Guid bookId) => (long)(await ScalarAsync("select count(*) from coupons where book_id = $1", bookId))!;
 
     /// <summary>

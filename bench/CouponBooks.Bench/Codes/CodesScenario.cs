@@ -29,6 +29,7 @@ public sealed class CodesScenario(BenchOptions options)
 
     private readonly long _count = options.Count;
     private readonly Report _report = new("CouponBooks benchmark: books and codes");
+    private CpuMeter _cpu = new([], null);
 
     public async Task<int> RunAsync()
     {
@@ -38,6 +39,13 @@ public sealed class CodesScenario(BenchOptions options)
         using var api = new ApiSession(options.Api, options.AdminEmail, options.AdminPassword);
         string postgresVersion = await db.ServerVersionAsync();
         await api.EnsureLoggedInAsync();
+        int? postmaster = CpuMeter.PostmasterOf(await db.BackendPidAsync());
+        _cpu = new CpuMeter([options.SiloPid, options.ApiPid], postmaster);
+        if (postmaster is null)
+        {
+            _report.Note("The PostgreSQL server is not a local process the bench can see: its CPU counts as \"other\" in the CPU rows.");
+        }
+
         Log($"run {tag}: {Count(_count)} codes per step against {options.Api} (silo pid {options.SiloPid}, api pid {options.ApiPid})");
 
         var referenceTime = await ReferenceCopyAsync(db, tag);
@@ -94,7 +102,9 @@ public sealed class CodesScenario(BenchOptions options)
         await SettleAsync(db, step);
         var referenceBook = Guid.NewGuid();
         Log($"step {step}: binary COPY of {Count(_count)} codes{(codes.IsScattered ? " in scattered order" : " in key order")}...");
+        var cpu = _cpu.Start();
         var (rows, elapsed) = await db.CopyReferenceAsync(codes, referenceBook, _count);
+        CpuPhase(step, cpu.Stop());
         Log($"step {step}: {Seconds(elapsed)}");
         _report.Add(new Phase(step, "COPY rate", Rate(_count, elapsed)));
         Require(_report.Add(new Check($"step {step}: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
@@ -114,6 +124,7 @@ public sealed class CodesScenario(BenchOptions options)
         await api.EnsureLoggedInAsync();
         Log($"step 2: generate {Count(_count)} codes of {pattern}...");
 
+        var cpu = _cpu.Start();
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.PostAsJsonAsync($"/api/v1/books/{book}/codes/generate", new { pattern, count = _count }, JsonSerializerOptions.Web);
@@ -127,6 +138,7 @@ public sealed class CodesScenario(BenchOptions options)
         catch (JobTimedOut timedOut)
         {
             var waited = clock.Elapsed;
+            CpuPhase("2", cpu.Stop());
             _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
             _report.Add(new Measurement("2", "ratio step 2 / step 1", $"> {waited / reference:0.0}×", $"≤ {RatioTarget:0}×", false));
             await GiveUpOnJobAsync(api, db, timedOut, "2");
@@ -134,6 +146,7 @@ public sealed class CodesScenario(BenchOptions options)
         }
 
         var total = clock.Elapsed;
+        CpuPhase("2", cpu.Stop());
         Log($"step 2: {Seconds(total)}");
 
         double ratio = total / reference;
@@ -157,6 +170,7 @@ public sealed class CodesScenario(BenchOptions options)
         await api.EnsureLoggedInAsync();
         Log($"step 3: upload a {Count(_count)}-line CSV ({MiB(content.Bytes / 1024)})...");
 
+        var cpu = _cpu.Start();
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.PostAsync($"/api/v1/books/{book}/codes/upload", content);
@@ -168,6 +182,7 @@ public sealed class CodesScenario(BenchOptions options)
             // Small uploads (up to 10,000 lines) are imported at once; only a --count that small gets here.
             result = await ApiSession.ExpectAsync(response, HttpStatusCode.OK, "upload codes");
             total = clock.Elapsed;
+            CpuPhase("3", cpu.Stop());
             _report.Add(new Phase("3", "answered 200 at once (no job: 10,000 lines or fewer)", Seconds(total)));
         }
         else
@@ -181,6 +196,7 @@ public sealed class CodesScenario(BenchOptions options)
             catch (JobTimedOut timedOut)
             {
                 var waited = clock.Elapsed;
+                CpuPhase("3", cpu.Stop());
                 _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
                 _report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
                 _report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
@@ -190,6 +206,7 @@ public sealed class CodesScenario(BenchOptions options)
             }
 
             total = clock.Elapsed;
+            CpuPhase("3", cpu.Stop());
             JobPhases("3", startedAt, accepted, job, total, "request → 202 (body sent and staged into upload_lines)");
             result = job.Result;
         }
@@ -250,6 +267,7 @@ public sealed class CodesScenario(BenchOptions options)
         await api.EnsureLoggedInAsync();
         Log($"step 4: export {Count(_count)} coupons...");
 
+        var cpu = _cpu.Start();
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.GetAsync($"/api/v1/books/{book}/coupons/export", HttpCompletionOption.ResponseHeadersRead);
         var headers = clock.Elapsed;
@@ -282,6 +300,7 @@ public sealed class CodesScenario(BenchOptions options)
 
         lines += last == '\n' ? 0 : 1;
         var total = clock.Elapsed;
+        CpuPhase("4", cpu.Stop());
         Log($"step 4: {Seconds(total)}");
 
         _report.Add(new Measurement("4", $"export {Count(_count)} coupons: GET …/coupons/export, body read to the end ({MiB(bytes / 1024)})", Seconds(total), $"≤ {ExportTarget.TotalSeconds:0} s", total <= ExportTarget));
@@ -309,6 +328,7 @@ public sealed class CodesScenario(BenchOptions options)
 
         var samples = new double[StatsCalls];
         JsonElement last = default;
+        var cpu = _cpu.Start();
         for (int i = 0; i < StatsCalls; i++)
         {
             long start = Stopwatch.GetTimestamp();
@@ -316,6 +336,7 @@ public sealed class CodesScenario(BenchOptions options)
             samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
+        CpuPhase("5", cpu.Stop());
         Array.Sort(samples);
         double median = (samples[(StatsCalls - 1) / 2] + samples[StatsCalls / 2]) / 2;
         double p99 = samples[(int)Math.Ceiling(0.99 * StatsCalls) - 1];
@@ -345,6 +366,18 @@ public sealed class CodesScenario(BenchOptions options)
         _report.Add(new Phase(step, "job `createdAt` → `finishedAt` (the job's own duration)", Seconds(job.FinishedAt - job.CreatedAt)));
         _report.Add(new Phase(step, $"job `finishedAt` → success observed ({job.Polls} polls)", Seconds(job.ObservedAt - job.FinishedAt)));
         _report.Add(new Phase(step, "end-to-end rate", Rate(_count, total)));
+    }
+
+    /// <summary>The step's CPU use; a step during which the rest of the machine was busy gets a note, as its figure is pessimistic.</summary>
+    private void CpuPhase(string step, CpuUse use)
+    {
+        _report.Add(new Phase(step, "CPU during the step: this stack (silo, API, PostgreSQL, bench) / other processes / steal / iowait", use.ToString()));
+        double foreign = use.OtherSeconds + use.StealSeconds;
+        if (foreign > 0.1 * use.Wall.TotalSeconds && foreign > 0.2)
+        {
+            _report.Note(string.Create(CultureInfo.InvariantCulture,
+                $"Step {step} shared the machine: other processes and steal took {foreign:0.0} s of CPU during its {use.Wall.TotalSeconds:0.0} s (of {Environment.ProcessorCount * use.Wall.TotalSeconds:0} CPU-seconds available), so its figure is pessimistic."));
+        }
     }
 
     private async Task SettleAsync(Database db, string step)

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+
+namespace CouponBooks.Load;
+
+/// <summary>PostgreSQL's counters at one moment: commits, WAL flushes and records, and two sequences of the write path.</summary>
+public sealed record PgCounters(long Commits, long WalSyncs, long WalRecords, long WalBytes, long DeltaRows, long HistoryRows);
+
+/// <summary>CPU ticks (1/100 s) of each metered process and of the whole machine, and PostgreSQL's counters, at one moment.</summary>
+public sealed record Snapshot(long At, IReadOnlyDictionary<string, long> Ticks, long MachineBusy, long MachineSteal, PgCounters Pg);
+
+/// <summary>What happened between two snapshots: CPU seconds per process (and the rest of the machine), PostgreSQL's counters.</summary>
+public sealed record Usage(double Seconds, IReadOnlyList<(string Name, double CpuSeconds)> Cpu, double OtherCpuSeconds, double StealSeconds, PgCounters Pg)
+{
+    public static readonly Usage None = new(0, [], 0, 0, new PgCounters(0, 0, 0, 0, 0, 0));
+
+    public double CpuOf(string name) => Cpu.FirstOrDefault(c => c.Name == name).CpuSeconds;
+
+    public static Usage Between(Snapshot a, Snapshot b)
+    {
+        double seconds = (b.At - a.At) / (double)Stopwatch.Frequency;
+        var cpu = b.Ticks.Select(t => (t.Key, (t.Value - a.Ticks.GetValueOrDefault(t.Key)) / 100.0)).ToList();
+        double metered = cpu.Sum(c => c.Item2);
+        double busy = (b.MachineBusy - a.MachineBusy) / 100.0;
+        return new Usage(seconds, cpu, Math.Max(0, busy - metered), (b.MachineSteal - a.MachineSteal) / 100.0, new PgCounters(
+            b.Pg.Commits - a.Pg.Commits, b.Pg.WalSyncs - a.Pg.WalSyncs, b.Pg.WalRecords - a.Pg.WalRecords, b.Pg.WalBytes - a.Pg.WalBytes,
+            b.Pg.DeltaRows - a.Pg.DeltaRows, b.Pg.HistoryRows - a.Pg.HistoryRows));
+    }
+}
+
+/// <summary>
+/// Meters a window: CPU of the named processes (/proc/PID/stat utime + stime; PostgreSQL is the postmaster, its live
+/// children and the children it has reaped), the machine's busy and steal time (/proc/stat), and PostgreSQL's
+/// pg_stat_database.xact_commit, pg_stat_wal and the sequences of book_stats_deltas and coupon_history. The
+/// statistics counters reach the views within about a second, so rates from them are approximate; sequences are exact.
+/// </summary>
+public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? postmaster, NpgsqlDataSource db)
+{
+    private const string CountersSql =
+        """
+        select (select xact_commit from pg_stat_database where datname = current_database()),
+               (select wal_sync from pg_stat_wal), (select wal_records from pg_stat_wal),
+               pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint,
+               coalesce(pg_sequence_last_value(pg_get_serial_sequence('book_stats_deltas', 'id')::regclass), 0),
+               coalesce(pg_sequence_last_value(pg_get_serial_sequence('coupon_history', 'id')::regclass), 0)
+        """;
+
+    public IReadOnlyList<string> Names => [.. processes.Select(p => p.Name), "postgres", "load"];
+
+    public async Task<Snapshot> TakeAsync()
+    {
+        long at = Stopwatch.GetTimestamp();
+        var ticks = new Dictionary<string, long>();
+        foreach (var (name, pid) in processes)
+        {
+            ticks[name] = Stat(pid)?.Own ?? 0;
+        }
+
+        ticks["postgres"] = postmaster is { } pm ? PostgresTicks(pm) : 0;
+        ticks["load"] = Stat(Environment.ProcessId)?.Own ?? 0;
+        var (busy, steal) = MachineTicks();
+        PgCounters pg;
+        await using (var command = db.CreateCommand(CountersSql))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            pg = new PgCounters(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
+        }
+
+        return new Snapshot(at, ticks, busy, steal, pg);
+    }
+
+    /// <summary>Snapshots at the start and the end of the window.</summary>
+    public async Task<Usage> MeasureAsync(Window window)
+    {
+        await DelayUntil(window.Start);
+        var start = await TakeAsync();
+        await DelayUntil(window.End);
+        return Usage.Between(start, await TakeAsync());
+    }
+
+    /// <summary>The postmaster of the server a backend belongs to (its parent), or null if it cannot be read.</summary>
+    public static int? PostmasterOf(int backendPid) => Stat(backendPid)?.Parent;
+
+    private static async Task DelayUntil(long timestamp)
+    {
+        long wait = timestamp - Stopwatch.GetTimestamp();
+        if (wait > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
+        }
+    }
+
+    private static long PostgresTicks(int postmaster)
+    {
+        long total = Stat(postmaster) is { } own ? own.Own + own.Reaped : 0;
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && Stat(pid) is { } stat && stat.Parent == postmaster)
+            {
+                total += stat.Own;
+            }
+        }
+
+        return total;
+    }
+
+    private static (long Busy, long Steal) MachineTicks()
+    {
+        string line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
+        long[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        // user nice system idle iowait irq softirq steal
+        return (f[0] + f[1] + f[2] + f[5] + f[6], f.Length > 7 ? f[7] : 0);
+    }
+
+    /// <summary>Fields 4 (parent), 14 + 15 (own utime + stime) and 16 + 17 (reaped children) of /proc/PID/stat.</summary>
+    private static (int Parent, long Own, long Reaped)? Stat(int pid)
+    {
+        try
+        {
+            string text = File.ReadAllText($"/proc/{pid}/stat");
+            string[] f = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            long L(int field) => long.Parse(f[field - 3], CultureInfo.InvariantCulture);
+            return (int.Parse(f[1], CultureInfo.InvariantCulture), L(14) + L(15), L(16) + L(17));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}
