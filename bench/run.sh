@@ -99,13 +99,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A port on 127.0.0.1 that nothing listens on and that this run has not handed out yet.
+# A port on 127.0.0.1 that nothing listens on and that this run has not handed out yet, below the kernel's
+# ephemeral range (where outgoing connections take their local ports, so a bind could still fail later).
+read -r ephemeral_low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+(( ephemeral_low > 20000 )) || ephemeral_low=32768
 handed_out=" "
 free_port() {
   local -n result="$1"
   local port
   for _ in $(seq 1 200); do
-    port=$(( 20000 + RANDOM % 40000 ))
+    port=$(( 20000 + RANDOM % (ephemeral_low - 20000) ))
     [[ $handed_out != *" $port "* ]] || continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       handed_out+="$port "
