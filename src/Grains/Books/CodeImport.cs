@@ -30,11 +30,12 @@ public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> 
     // First occurrences of codes that are stored already (in any book).
     private const string ExistingLines =
         """
-        select u.line, u.value, 'exists already', count(*) over ()
-        from upload_lines u join coupons c on c.code = u.code
-        where u.upload_id = $1
-          and u.line = (select min(f.line) from upload_lines f where f.upload_id = $1 and f.code = u.code)
-        order by u.line limit $2
+        select line, value, 'exists already', count(*) over () from (
+            select distinct on (u.code) u.line, u.value
+            from upload_lines u join coupons c on c.code = u.code
+            where u.upload_id = $1
+            order by u.code, u.line) firsts
+        order by line limit $2
         """;
 
     public async Task<ImportReport> RunAsync(Guid batchId, Guid uploadId, Guid bookId, bool skipInvalid, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -72,9 +73,11 @@ public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> 
             throw Refused(ErrorCode.CodesExist, $"{existingCount} code(s) exist already; nothing was stored.", existing);
         }
 
-        long expected = await ScalarAsync(connection, transaction, "select count(distinct code) from upload_lines where upload_id = $1 and code is not null", uploadId) - existingCount;
+        // All or nothing got here only with every line a new, distinct, valid code: each must be stored.
+        long expected = lines;
         await using var insert = new NpgsqlCommand(
-            "insert into coupons (code, book_id) select code, $2 from upload_lines where upload_id = $1 and code is not null on conflict do nothing",
+            // In code order: each index takes its new entries in key order, several times faster than at random.
+            "insert into coupons (code, book_id) select code, $2 from upload_lines where upload_id = $1 and code is not null order by code on conflict do nothing",
             connection, transaction);
         insert.Parameters.AddWithValue(uploadId);
         insert.Parameters.AddWithValue(bookId);
