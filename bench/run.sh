@@ -19,7 +19,7 @@ usage: bench/run.sh <scenario> [options for the scenario]
     codes   [--count N] [--job-timeout S]
             reference binary COPY vs. generate / CSV import / export / book stats through the API, and the silo's
             peak memory. N defaults to 1000000; a job still running after S seconds (default 120) is a FAIL, its
-            SQL is cancelled and, for the import, its statements are timed one by one.
+            SQL is cancelled so the job fails and rolls back.
   Environment: BENCH_KEEP=1 keeps the temp directory (logs, database) after a successful run too.
 USAGE
 }

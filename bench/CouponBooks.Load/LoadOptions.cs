@@ -18,6 +18,7 @@ public sealed class LoadOptions
           --get-coupons N      assigned coupons per target for the get scenario (10000)
           --assign-codes N     free codes of the assignment book (250000)
           --hot N              coupons of the hot set (10)
+          --half-load-rate R   requests/s of the half-load scenario for both services (default: half of each one's lock-redeem)
           --scenarios LIST     any of pgbench,lock-redeem,hot-set,get,assign,half-load (all)
           --pgbench PATH       pgbench binary (found in /usr/lib/postgresql/*/bin or on PATH)
           --pid NAME=PID       a process to meter CPU of (silo, api, reference); repeatable
@@ -42,6 +43,7 @@ public sealed class LoadOptions
     public int GetCoupons { get; init; } = 10_000;
     public int AssignCodes { get; init; } = 250_000;
     public int Hot { get; init; } = 10;
+    public int? HalfLoadRate { get; init; }
     public IReadOnlySet<string> Scenarios { get; init; } = new HashSet<string>(AllScenarios);
     public string? Pgbench { get; init; }
     public IReadOnlyList<(string Name, int Pid)> Pids { get; init; } = [];
@@ -109,6 +111,7 @@ public sealed class LoadOptions
             GetCoupons = Int("get-coupons", 10_000),
             AssignCodes = Int("assign-codes", 250_000),
             Hot = Int("hot", 10),
+            HalfLoadRate = values.ContainsKey("half-load-rate") ? Int("half-load-rate", 1) : null,
             Scenarios = scenarios,
             Pgbench = Optional("pgbench"),
             Pids = pids,

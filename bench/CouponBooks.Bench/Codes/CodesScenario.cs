@@ -17,7 +17,6 @@ public sealed class CodesScenario(BenchOptions options)
 {
     private const string ExportHeader = "code,state,userId,assignedAt,redemptionCount";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan DiagnosisStatementTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan GenerateTarget = TimeSpan.FromSeconds(10);
     private const double RatioTarget = 3.0;
     private static readonly TimeSpan ImportTarget = TimeSpan.FromSeconds(15);
@@ -201,7 +200,6 @@ public sealed class CodesScenario(BenchOptions options)
                 _report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
                 _report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
                 await GiveUpOnJobAsync(api, db, timedOut, "3");
-                await DiagnoseImportAsync(db, tag, book);
                 return null;
             }
 
@@ -220,11 +218,6 @@ public sealed class CodesScenario(BenchOptions options)
         _report.Add(new Check("step 3: job result `skippedCount`", "0", Count(skipped), skipped == 0));
         long stored = await db.CountCouponsAsync(book);
         _report.Add(new Check("step 3: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
-        if (total > ImportTarget)
-        {
-            await DiagnoseImportAsync(db, tag, book);
-        }
-
         return book;
     }
 
@@ -238,26 +231,6 @@ public sealed class CodesScenario(BenchOptions options)
         long cancelled = await db.CancelLongRunningAsync();
         bool ended = await api.WaitUntilFailedAsync(timedOut.Location, TimeSpan.FromSeconds(60));
         _report.Note($"Step {step}: the job was still running after the bench's --job-timeout of {options.JobTimeout.TotalSeconds:0} s; the bench cancelled {cancelled} long-running statement(s) of the database so the job failed and rolled back{(ended ? "" : " (but it had not ended 60 s later)")}, and skipped the step's correctness checks. Later steps ran on an idle server.");
-    }
-
-    /// <summary>Where a slow import's time goes: the job's statements timed one by one on a fresh set of N staged lines.</summary>
-    private async Task DiagnoseImportAsync(Database db, string tag, Guid book)
-    {
-        Log("step 3: diagnosing the import statement by statement...");
-        await db.SettleAsync();
-        var timeout = options.JobTimeout < DiagnosisStatementTimeout ? options.JobTimeout : DiagnosisStatementTimeout;
-        var (staging, statements) = await ImportDiagnosis.RunAsync(db.Source, tag, _count, book, timeout);
-        _report.Add(new Phase("3 diag", $"stage {Count(_count)} lines into upload_lines by binary COPY from the bench (the API's staging without HTTP and CSV parsing)", Seconds(staging)));
-        foreach (var statement in statements)
-        {
-            _report.Add(new Phase("3 diag", statement.Name, statement.Elapsed is { } t ? Seconds(t) : $"> {Seconds(timeout)} (cancelled)"));
-            if (statement.Plan is { } plan)
-            {
-                _report.Note($"Step 3 diagnosis: EXPLAIN of {statement.Name}, cancelled after {Seconds(timeout)}:\n\n```\n{plan}\n```");
-            }
-        }
-
-        _report.Note("Step 3 diagnosis: the import's statements (copied from src/Grains/Books/CodeImport.cs) run one by one by the bench on a fresh set of staged lines, in one transaction rolled back at the end, each under a statement timeout; \"3 diag\" rows above.");
     }
 
     /// <summary>Step 4: the generated book's CSV export, read to the end, lines counted.</summary>
