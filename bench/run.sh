@@ -5,6 +5,8 @@
 #
 #   bench/run.sh codes [--count N] [--job-timeout S]   books and codes: reference COPY, generate, CSV import,
 #                                                      export, book stats, peak memory
+#   bench/run.sh pools [--count N] [--job-timeout S]   pools: add N members (default 100000) in requests of
+#                                                      10,000, equal and random distribution, peak memory
 #
 # The table goes to stdout and to bench/results/<scenario>-latest.md. Exit status: 0 every target met, 3 every
 # correctness check passed but a target was missed, anything else a failure.
@@ -20,13 +22,16 @@ usage: bench/run.sh <scenario> [options for the scenario]
             reference binary COPY vs. generate / CSV import / export / book stats through the API, and the silo's
             peak memory. N defaults to 1000000; a job still running after S seconds (default 120) is a FAIL, its
             SQL is cancelled so the job fails and rolls back.
+    pools   [--count N] [--job-timeout S]
+            a pool of N members (default 100000) added in requests of 10,000, then an equal (perUser 1) and a
+            random (total N) distribution from a book of 10 × N codes, and the silo's peak memory.
   Environment: BENCH_KEEP=1 keeps the temp directory (logs, database) after a successful run too.
 USAGE
 }
 
 scenario="${1:-}"
 case "$scenario" in
-  codes) shift ;;
+  codes|pools) shift ;;
   -h|--help|help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
   *) echo "bench/run.sh: unknown scenario '$scenario'" >&2; usage >&2; exit 2 ;;

@@ -18,14 +18,17 @@ public sealed record BenchOptions(
 {
     public const string Usage =
         """
-        usage: CouponBooks.Bench codes --api URL --postgres CONNSTRING --silo-pid N --api-pid N
-                                       --admin-email E --admin-password P [--count 1000000]
+        usage: CouponBooks.Bench codes|pools --api URL --postgres CONNSTRING --silo-pid N --api-pid N
+                                       --admin-email E --admin-password P [--count N]
                                        [--job-timeout SECONDS] [--out FILE]
-          codes   reference binary COPY, then generate, upload, export and book stats through the API,
-                  and the silo's and API's peak memory; prints a Markdown table and writes it to
-                  --out (default bench/results/codes-latest.md under the repository root). A job still
-                  running after --job-timeout seconds (default 120) is a FAIL: its SQL is cancelled so the
-                  later steps run on an idle server, and a slow import is diagnosed statement by statement.
+          codes   reference binary COPY, then generate, upload, export and book stats of N codes (default
+                  1000000) through the API, and the silo's and API's peak memory. A job still running after
+                  --job-timeout seconds (default 120) is a FAIL: its SQL is cancelled so the later steps run
+                  on an idle server.
+          pools   a pool of N members (default 100000) added in requests of 10,000, then an equal (perUser 1)
+                  and a random (total N) distribution from a book of 10 × N codes, and peak memory.
+          Both print a Markdown table and write it to --out (default bench/results/<scenario>-latest.md under
+          the repository root).
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -77,7 +80,7 @@ public sealed record BenchOptions(
             Number(Required("api-pid"), "api-pid", 1),
             Required("admin-email"),
             Required("admin-password"),
-            values.Remove("count", out string? count) ? Number(count, "count", 1) : 1_000_000,
+            values.Remove("count", out string? count) ? Number(count, "count", 1) : scenario == "pools" ? 100_000 : 1_000_000,
             TimeSpan.FromSeconds(values.Remove("job-timeout", out string? timeout) ? Number(timeout, "job-timeout", 1) : 120),
             values.Remove("out", out string? output) ? output : null,
             args.ToList());

@@ -17,6 +17,28 @@ public sealed class Database(string connectionString) : IAsyncDisposable
 
     public async Task<int> BackendPidAsync() => (int)(await ScalarAsync("select pg_backend_pid()"))!;
 
+    public async Task<long> ScalarLongAsync(string sql, params object[] parameters) => (long)(await ScalarAsync(sql, parameters))!;
+
+    /// <summary>Users for the pools benchmark, written straight into <c>users</c> (they never log in: the hash is no bcrypt hash).</summary>
+    public async Task<ulong> CopyUsersAsync(IReadOnlyList<(Guid Id, string Email)> users)
+    {
+        await using var connection = await _source.OpenConnectionAsync();
+        return await Task.Run(() =>
+        {
+            using var importer = connection.BeginBinaryImport("copy users (id, email, role, password_hash) from stdin (format binary)");
+            foreach (var (id, email) in users)
+            {
+                importer.StartRow();
+                importer.Write(id, NpgsqlDbType.Uuid);
+                importer.Write(email, NpgsqlDbType.Text);
+                importer.Write("USER", NpgsqlDbType.Text);
+                importer.Write("bench user: no login", NpgsqlDbType.Text);
+            }
+
+            return importer.Complete();
+        });
+    }
+
     public async Task<long> CountCouponsAsync(Guid bookId) => (long)(await ScalarAsync("select count(*) from coupons where book_id = $1", bookId))!;
 
     /// <summary>

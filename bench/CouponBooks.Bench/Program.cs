@@ -1,5 +1,6 @@
 using CouponBooks.Bench;
 using CouponBooks.Bench.Codes;
+using CouponBooks.Bench.Pools;
 
 // Exit codes: 0 every target met and every check passed; 1 an error or a failed correctness check;
 // 2 bad usage; 3 every check passed but a performance target was missed.
@@ -26,6 +27,7 @@ try
     return options.Scenario switch
     {
         "codes" => await new CodesScenario(options).RunAsync(),
+        "pools" => await new PoolsScenario(options).RunAsync(),
         _ => throw new ArgumentException($"unknown scenario '{options.Scenario}'"),
     };
 }

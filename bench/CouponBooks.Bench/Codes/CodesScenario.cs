@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using static CouponBooks.Bench.Report;
+using static CouponBooks.Bench.ScenarioRun;
 
 namespace CouponBooks.Bench.Codes;
 
@@ -24,27 +25,17 @@ public sealed class CodesScenario(BenchOptions options)
     private const double StatsTargetMs = 50;
     private const int StatsWarmup = 20;
     private const int StatsCalls = 200;
-    private const long SiloMemoryTargetKiB = 1024 * 1024;
 
     private readonly long _count = options.Count;
-    private readonly Report _report = new("CouponBooks benchmark: books and codes");
-    private CpuMeter _cpu = new([], null);
+    private readonly ScenarioRun _run = new(options, "CouponBooks benchmark: books and codes");
 
     public async Task<int> RunAsync()
     {
-        string tag = RunTag();
-        var started = DateTimeOffset.UtcNow;
+        string tag = _run.Tag;
         await using var db = new Database(options.Postgres);
         using var api = new ApiSession(options.Api, options.AdminEmail, options.AdminPassword);
-        string postgresVersion = await db.ServerVersionAsync();
+        await _run.StartAsync(db);
         await api.EnsureLoggedInAsync();
-        int? postmaster = CpuMeter.PostmasterOf(await db.BackendPidAsync());
-        _cpu = new CpuMeter([options.SiloPid, options.ApiPid], postmaster);
-        if (postmaster is null)
-        {
-            _report.Note("The PostgreSQL server is not a local process the bench can see: its CPU counts as \"other\" in the CPU rows.");
-        }
-
         Log($"run {tag}: {Count(_count)} codes per step against {options.Api} (silo pid {options.SiloPid}, api pid {options.ApiPid})");
 
         var referenceTime = await ReferenceCopyAsync(db, tag);
@@ -54,33 +45,12 @@ public sealed class CodesScenario(BenchOptions options)
             ?? throw new BenchFailure("neither the generation nor the import finished: no book of N codes to export");
         await ExportAsync(api, db, fullBook);
         await BookStatsAsync(api, fullBook);
-        PeakMemory();
+        _run.PeakMemory("6");
 
-        _report.Note("Each timed step starts after `VACUUM ANALYZE coupons` and `CHECKPOINT` (\"settle\" above), so none pays for autovacuum or dirty-page flushing caused by the step before it.");
-        _report.Note("Step 1's rows (and 1b's) are deleted again before the next step, which is then settled: the generation writes into the same table state the reference did, with no reference rows in the indexes and no dead tuples left.");
-        _report.Note($"All codes are {CodeSeries.Sequential("BENCH-XXX-").Length} characters: `BENCH-{tag}-########` (step 1 in key order, 1b scattered), `GENER-{tag}-########` (step 2, the API's keyed permutation: scattered), `IMPRT-{tag}-########` (step 3's CSV, scattered).");
-        string markdown = _report.ToMarkdown(
-        [
-            ("Date", started.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)),
-            ("Machine", MachineInfo.Describe(postgresVersion) + "; silo, API, PostgreSQL and the bench all on this machine"),
-            ("Command", $"`{Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? "(bench run directly)"}`"),
-            ("Revision", Environment.GetEnvironmentVariable("BENCH_REVISION") ?? "unknown"),
-            ("Bench invocation", $"`{options.RedactedCommandLine()}`"),
-            ("Codes per step", Count(_count)),
-        ]);
-        Console.WriteLine(markdown);
-        string output = options.Output ?? DefaultOutput();
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        await File.WriteAllTextAsync(output, markdown);
-        Log($"wrote {output}");
-
-        if (!_report.AllChecksPass)
-        {
-            Log("a correctness check FAILED: the figures do not count");
-            return 1;
-        }
-
-        return _report.AllTargetsMet ? 0 : 3;
+        _run.Report.Note("Each timed step starts after `VACUUM ANALYZE coupons` and `CHECKPOINT` (\"settle\" above), so none pays for autovacuum or dirty-page flushing caused by the step before it.");
+        _run.Report.Note("Step 1's rows (and 1b's) are deleted again before the next step, which is then settled: the generation writes into the same table state the reference did, with no reference rows in the indexes and no dead tuples left.");
+        _run.Report.Note($"All codes are {CodeSeries.Sequential("BENCH-XXX-").Length} characters: `BENCH-{tag}-########` (step 1 in key order, 1b scattered), `GENER-{tag}-########` (step 2, the API's keyed permutation: scattered), `IMPRT-{tag}-########` (step 3's CSV, scattered).");
+        return await _run.FinishAsync([("Codes per step", Count(_count))]);
     }
 
     /// <summary>
@@ -90,27 +60,27 @@ public sealed class CodesScenario(BenchOptions options)
     private async Task<TimeSpan> ReferenceCopyAsync(Database db, string tag)
     {
         var reference = await TimedCopyAsync(db, CodeSeries.Sequential($"BENCH-{tag}-"), "1");
-        _report.Add(new Measurement("1", $"reference: binary `COPY coupons (code, book_id) FROM STDIN` of {Count(_count)} codes `BENCH-{tag}-########` numbered in order, one transaction, committed", Seconds(reference), "reference", null));
+        _run.Report.Add(new Measurement("1", $"reference: binary `COPY coupons (code, book_id) FROM STDIN` of {Count(_count)} codes `BENCH-{tag}-########` numbered in order, one transaction, committed", Seconds(reference), "reference", null));
         var scattered = await TimedCopyAsync(db, CodeSeries.Scattered($"BENCH-{tag}-", Random.Shared.Next()), "1b");
-        _report.Add(new Measurement("1b", "for comparison: the same COPY with the codes in scattered key order (as a keyed permutation or an arbitrary CSV gives them)", Seconds(scattered), "— (reported)", null));
+        _run.Report.Add(new Measurement("1b", "for comparison: the same COPY with the codes in scattered key order (as a keyed permutation or an arbitrary CSV gives them)", Seconds(scattered), "— (reported)", null));
         return reference;
     }
 
     private async Task<TimeSpan> TimedCopyAsync(Database db, CodeSeries codes, string step)
     {
-        await SettleAsync(db, step);
+        await _run.SettleAsync(db, step);
         var referenceBook = Guid.NewGuid();
         Log($"step {step}: binary COPY of {Count(_count)} codes{(codes.IsScattered ? " in scattered order" : " in key order")}...");
-        var cpu = _cpu.Start();
+        var cpu = _run.Cpu.Start();
         var (rows, elapsed) = await db.CopyReferenceAsync(codes, referenceBook, _count);
-        CpuPhase(step, cpu.Stop());
+        _run.CpuPhase(step, cpu.Stop());
         Log($"step {step}: {Seconds(elapsed)}");
-        _report.Add(new Phase(step, "COPY rate", Rate(_count, elapsed)));
-        Require(_report.Add(new Check($"step {step}: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
+        _run.Report.Add(new Phase(step, "COPY rate", Rate(_count, elapsed)));
+        Require(_run.Report.Add(new Check($"step {step}: rows COPY reported", Count(_count), Count((long)rows), (long)rows == _count)), "the reference COPY");
 
         var (deleted, deleteTime) = await db.DeleteBookCouponsAsync(referenceBook);
-        _report.Add(new Phase(step, "delete the COPY's rows again (not timed)", Seconds(deleteTime)));
-        _report.Add(new Check($"step {step}: the COPY's rows deleted again", Count(_count), Count(deleted), deleted == _count));
+        _run.Report.Add(new Phase(step, "delete the COPY's rows again (not timed)", Seconds(deleteTime)));
+        _run.Report.Add(new Check($"step {step}: the COPY's rows deleted again", Count(_count), Count(deleted), deleted == _count));
         return elapsed;
     }
 
@@ -119,11 +89,11 @@ public sealed class CodesScenario(BenchOptions options)
     {
         var book = await api.CreateBookAsync($"bench generate {tag}");
         string pattern = $"GENER-{tag}-########";
-        await SettleAsync(db, "2");
+        await _run.SettleAsync(db, "2");
         await api.EnsureLoggedInAsync();
         Log($"step 2: generate {Count(_count)} codes of {pattern}...");
 
-        var cpu = _cpu.Start();
+        var cpu = _run.Cpu.Start();
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.PostAsJsonAsync($"/api/v1/books/{book}/codes/generate", new { pattern, count = _count }, JsonSerializerOptions.Web);
@@ -137,26 +107,26 @@ public sealed class CodesScenario(BenchOptions options)
         catch (JobTimedOut timedOut)
         {
             var waited = clock.Elapsed;
-            CpuPhase("2", cpu.Stop());
-            _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
-            _report.Add(new Measurement("2", "ratio step 2 / step 1", $"> {waited / reference:0.0}×", $"≤ {RatioTarget:0}×", false));
+            _run.CpuPhase("2", cpu.Stop());
+            _run.Report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {GenerateTarget.TotalSeconds:0} s", false));
+            _run.Report.Add(new Measurement("2", "ratio step 2 / step 1", $"> {waited / reference:0.0}×", $"≤ {RatioTarget:0}×", false));
             await GiveUpOnJobAsync(api, db, timedOut, "2");
             return null;
         }
 
         var total = clock.Elapsed;
-        CpuPhase("2", cpu.Stop());
+        _run.CpuPhase("2", cpu.Stop());
         Log($"step 2: {Seconds(total)}");
 
         double ratio = total / reference;
-        _report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API: POST …/codes/generate → 202 → poll job every 50 ms until `succeeded`", Seconds(total), $"≤ {GenerateTarget.TotalSeconds:0} s", total <= GenerateTarget));
-        _report.Add(new Measurement("2", "ratio step 2 / step 1 (generate through the API vs. reference COPY)", ratio.ToString("0.00'×'", CultureInfo.InvariantCulture), $"≤ {RatioTarget:0}×", ratio <= RatioTarget));
+        _run.Report.Add(new Measurement("2", $"generate {Count(_count)} codes through the API: POST …/codes/generate → 202 → poll job every 50 ms until `succeeded`", Seconds(total), $"≤ {GenerateTarget.TotalSeconds:0} s", total <= GenerateTarget));
+        _run.Report.Add(new Measurement("2", "ratio step 2 / step 1 (generate through the API vs. reference COPY)", ratio.ToString("0.00'×'", CultureInfo.InvariantCulture), $"≤ {RatioTarget:0}×", ratio <= RatioTarget));
         JobPhases("2", startedAt, accepted, job, total);
 
         long generated = job.Result.GetProperty("generated").GetInt64();
-        _report.Add(new Check("step 2: job result `generated`", Count(_count), Count(generated), generated == _count));
+        _run.Report.Add(new Check("step 2: job result `generated`", Count(_count), Count(generated), generated == _count));
         long stored = await db.CountCouponsAsync(book);
-        _report.Add(new Check("step 2: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
+        _run.Report.Add(new Check("step 2: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
         return book;
     }
 
@@ -165,11 +135,11 @@ public sealed class CodesScenario(BenchOptions options)
     {
         var book = await api.CreateBookAsync($"bench import {tag}");
         var content = new GeneratedCsvContent(CodeSeries.Scattered($"IMPRT-{tag}-", Random.Shared.Next()), _count);
-        await SettleAsync(db, "3");
+        await _run.SettleAsync(db, "3");
         await api.EnsureLoggedInAsync();
         Log($"step 3: upload a {Count(_count)}-line CSV ({MiB(content.Bytes / 1024)})...");
 
-        var cpu = _cpu.Start();
+        var cpu = _run.Cpu.Start();
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.PostAsync($"/api/v1/books/{book}/codes/upload", content);
@@ -181,8 +151,8 @@ public sealed class CodesScenario(BenchOptions options)
             // Small uploads (up to 10,000 lines) are imported at once; only a --count that small gets here.
             result = await ApiSession.ExpectAsync(response, HttpStatusCode.OK, "upload codes");
             total = clock.Elapsed;
-            CpuPhase("3", cpu.Stop());
-            _report.Add(new Phase("3", "answered 200 at once (no job: 10,000 lines or fewer)", Seconds(total)));
+            _run.CpuPhase("3", cpu.Stop());
+            _run.Report.Add(new Phase("3", "answered 200 at once (no job: 10,000 lines or fewer)", Seconds(total)));
         }
         else
         {
@@ -195,29 +165,29 @@ public sealed class CodesScenario(BenchOptions options)
             catch (JobTimedOut timedOut)
             {
                 var waited = clock.Elapsed;
-                CpuPhase("3", cpu.Stop());
-                _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
-                _report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
-                _report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
+                _run.CpuPhase("3", cpu.Stop());
+                _run.Report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll; the job was still running when the bench gave up (--job-timeout)", $"> {Seconds(waited)} (not finished)", $"≤ {ImportTarget.TotalSeconds:0} s", false));
+                _run.Report.Add(new Phase("3", "request → 202 (body sent and staged into upload_lines)", Seconds(accepted)));
+                _run.Report.Add(new Phase("3", "job `createdAt` → bench gave up (job still running)", Seconds(DateTimeOffset.UtcNow - timedOut.CreatedAt)));
                 await GiveUpOnJobAsync(api, db, timedOut, "3");
                 return null;
             }
 
             total = clock.Elapsed;
-            CpuPhase("3", cpu.Stop());
+            _run.CpuPhase("3", cpu.Stop());
             JobPhases("3", startedAt, accepted, job, total, "request → 202 (body sent and staged into upload_lines)");
             result = job.Result;
         }
 
         Log($"step 3: {Seconds(total)}");
-        _report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll until `succeeded`", Seconds(total), $"≤ {ImportTarget.TotalSeconds:0} s", total <= ImportTarget));
+        _run.Report.Add(new Measurement("3", $"import a {Count(_count)}-line CSV (+ header, {MiB(content.Bytes / 1024)}) through the API: POST …/codes/upload `text/csv`, streamed → 202 → poll until `succeeded`", Seconds(total), $"≤ {ImportTarget.TotalSeconds:0} s", total <= ImportTarget));
 
         long acceptedCodes = result.GetProperty("accepted").GetInt64();
         long skipped = result.GetProperty("skippedCount").GetInt64();
-        _report.Add(new Check("step 3: job result `accepted`", Count(_count), Count(acceptedCodes), acceptedCodes == _count));
-        _report.Add(new Check("step 3: job result `skippedCount`", "0", Count(skipped), skipped == 0));
+        _run.Report.Add(new Check("step 3: job result `accepted`", Count(_count), Count(acceptedCodes), acceptedCodes == _count));
+        _run.Report.Add(new Check("step 3: job result `skippedCount`", "0", Count(skipped), skipped == 0));
         long stored = await db.CountCouponsAsync(book);
-        _report.Add(new Check("step 3: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
+        _run.Report.Add(new Check("step 3: `select count(*) from coupons where book_id = …`", Count(_count), Count(stored), stored == _count));
         return book;
     }
 
@@ -230,17 +200,17 @@ public sealed class CodesScenario(BenchOptions options)
         Log($"step {step}: the job did not finish within {options.JobTimeout.TotalSeconds:0} s; cancelling its SQL");
         long cancelled = await db.CancelLongRunningAsync();
         bool ended = await api.WaitUntilFailedAsync(timedOut.Location, TimeSpan.FromSeconds(60));
-        _report.Note($"Step {step}: the job was still running after the bench's --job-timeout of {options.JobTimeout.TotalSeconds:0} s; the bench cancelled {cancelled} long-running statement(s) of the database so the job failed and rolled back{(ended ? "" : " (but it had not ended 60 s later)")}, and skipped the step's correctness checks. Later steps ran on an idle server.");
+        _run.Report.Note($"Step {step}: the job was still running after the bench's --job-timeout of {options.JobTimeout.TotalSeconds:0} s; the bench cancelled {cancelled} long-running statement(s) of the database so the job failed and rolled back{(ended ? "" : " (but it had not ended 60 s later)")}, and skipped the step's correctness checks. Later steps ran on an idle server.");
     }
 
     /// <summary>Step 4: the generated book's CSV export, read to the end, lines counted.</summary>
     private async Task ExportAsync(ApiSession api, Database db, Guid book)
     {
-        await SettleAsync(db, "4");
+        await _run.SettleAsync(db, "4");
         await api.EnsureLoggedInAsync();
         Log($"step 4: export {Count(_count)} coupons...");
 
-        var cpu = _cpu.Start();
+        var cpu = _run.Cpu.Start();
         var clock = Stopwatch.StartNew();
         using var response = await api.Http.GetAsync($"/api/v1/books/{book}/coupons/export", HttpCompletionOption.ResponseHeadersRead);
         var headers = clock.Elapsed;
@@ -273,20 +243,20 @@ public sealed class CodesScenario(BenchOptions options)
 
         lines += last == '\n' ? 0 : 1;
         var total = clock.Elapsed;
-        CpuPhase("4", cpu.Stop());
+        _run.CpuPhase("4", cpu.Stop());
         Log($"step 4: {Seconds(total)}");
 
-        _report.Add(new Measurement("4", $"export {Count(_count)} coupons: GET …/coupons/export, body read to the end ({MiB(bytes / 1024)})", Seconds(total), $"≤ {ExportTarget.TotalSeconds:0} s", total <= ExportTarget));
-        _report.Add(new Phase("4", "request → response headers", Seconds(headers)));
-        _report.Add(new Phase("4", "headers → last byte", Seconds(total - headers)));
-        _report.Add(new Phase("4", "export rate", Rate(_count, total)));
+        _run.Report.Add(new Measurement("4", $"export {Count(_count)} coupons: GET …/coupons/export, body read to the end ({MiB(bytes / 1024)})", Seconds(total), $"≤ {ExportTarget.TotalSeconds:0} s", total <= ExportTarget));
+        _run.Report.Add(new Phase("4", "request → response headers", Seconds(headers)));
+        _run.Report.Add(new Phase("4", "headers → last byte", Seconds(total - headers)));
+        _run.Report.Add(new Phase("4", "export rate", Rate(_count, total)));
         await db.SettleAsync();
         var (direct, chars) = await db.TimeExportCopyAsync(book);
-        _report.Add(new Phase("4", $"the export's COPY run by the bench through Npgsql's text export, no HTTP ({Count(chars)} chars; not timed in step 4)", Seconds(direct)));
-        _report.Add(new Check("step 4: export lines (header included)", Count(_count + 1), Count(lines), lines == _count + 1));
+        _run.Report.Add(new Phase("4", $"the export's COPY run by the bench through Npgsql's text export, no HTTP ({Count(chars)} chars; not timed in step 4)", Seconds(direct)));
+        _run.Report.Add(new Check("step 4: export lines (header included)", Count(_count + 1), Count(lines), lines == _count + 1));
         string header = Encoding.UTF8.GetString([.. firstLine]).TrimEnd('\r');
-        _report.Add(new Check("step 4: export header", $"`{ExportHeader}`", $"`{header}`", header == ExportHeader));
-        _report.Add(new Check("step 4: export `Content-Type`", "`text/csv`", $"`{response.Content.Headers.ContentType?.MediaType}`", response.Content.Headers.ContentType?.MediaType == "text/csv"));
+        _run.Report.Add(new Check("step 4: export header", $"`{ExportHeader}`", $"`{header}`", header == ExportHeader));
+        _run.Report.Add(new Check("step 4: export `Content-Type`", "`text/csv`", $"`{response.Content.Headers.ContentType?.MediaType}`", response.Content.Headers.ContentType?.MediaType == "text/csv"));
     }
 
     /// <summary>Step 5: GET the book 20 times to warm up, then 200 times timed, one after the other.</summary>
@@ -301,7 +271,7 @@ public sealed class CodesScenario(BenchOptions options)
 
         var samples = new double[StatsCalls];
         JsonElement last = default;
-        var cpu = _cpu.Start();
+        var cpu = _run.Cpu.Start();
         for (int i = 0; i < StatsCalls; i++)
         {
             long start = Stopwatch.GetTimestamp();
@@ -309,59 +279,26 @@ public sealed class CodesScenario(BenchOptions options)
             samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
-        CpuPhase("5", cpu.Stop());
+        _run.CpuPhase("5", cpu.Stop());
         Array.Sort(samples);
         double median = (samples[(StatsCalls - 1) / 2] + samples[StatsCalls / 2]) / 2;
         double p99 = samples[(int)Math.Ceiling(0.99 * StatsCalls) - 1];
-        _report.Add(new Measurement("5", $"book stats: GET /api/v1/books/{{id}} of the {Count(_count)}-code book, {StatsCalls} sequential calls after {StatsWarmup} warm-up: median", Millis(median), $"≤ {StatsTargetMs:0} ms", median <= StatsTargetMs));
-        _report.Add(new Measurement("5", "book stats: p99 (nearest rank)", Millis(p99), $"≤ {StatsTargetMs:0} ms", p99 <= StatsTargetMs));
-        _report.Add(new Phase("5", "book stats: min / mean / max", $"{Millis(samples[0])} / {Millis(samples.Average())} / {Millis(samples[^1])}"));
+        _run.Report.Add(new Measurement("5", $"book stats: GET /api/v1/books/{{id}} of the {Count(_count)}-code book, {StatsCalls} sequential calls after {StatsWarmup} warm-up: median", Millis(median), $"≤ {StatsTargetMs:0} ms", median <= StatsTargetMs));
+        _run.Report.Add(new Measurement("5", "book stats: p99 (nearest rank)", Millis(p99), $"≤ {StatsTargetMs:0} ms", p99 <= StatsTargetMs));
+        _run.Report.Add(new Phase("5", "book stats: min / mean / max", $"{Millis(samples[0])} / {Millis(samples.Average())} / {Millis(samples[^1])}"));
 
         var stats = last.GetProperty("stats");
         long total = stats.GetProperty("total").GetInt64(), unassigned = stats.GetProperty("unassigned").GetInt64();
-        _report.Add(new Check("step 5: `stats.total` / `stats.unassigned`", $"{Count(_count)} / {Count(_count)}", $"{Count(total)} / {Count(unassigned)}", total == _count && unassigned == _count));
-    }
-
-    /// <summary>Step 6: VmHWM of the silo and the API at the end of the run.</summary>
-    private void PeakMemory()
-    {
-        long silo = MachineInfo.ProcessKiB(options.SiloPid, "VmHWM") ?? throw new BenchFailure($"cannot read /proc/{options.SiloPid}/status (silo gone?)");
-        long api = MachineInfo.ProcessKiB(options.ApiPid, "VmHWM") ?? throw new BenchFailure($"cannot read /proc/{options.ApiPid}/status (API gone?)");
-        _report.Add(new Measurement("6", "silo peak memory (VmHWM, /proc/<silo pid>/status, at the end)", MiB(silo), "< 1 GiB", silo < SiloMemoryTargetKiB));
-        _report.Add(new Measurement("6", "API peak memory (VmHWM)", MiB(api), "— (reported)", null));
-        _report.Add(new Phase("6", "silo / API resident now (VmRSS)", $"{MiB(MachineInfo.ProcessKiB(options.SiloPid, "VmRSS") ?? 0)} / {MiB(MachineInfo.ProcessKiB(options.ApiPid, "VmRSS") ?? 0)}"));
+        _run.Report.Add(new Check("step 5: `stats.total` / `stats.unassigned`", $"{Count(_count)} / {Count(_count)}", $"{Count(total)} / {Count(unassigned)}", total == _count && unassigned == _count));
     }
 
     private void JobPhases(string step, DateTimeOffset startedAt, TimeSpan accepted, ObservedJob job, TimeSpan total, string acceptedPhase = "request → 202")
     {
-        _report.Add(new Phase(step, acceptedPhase, Seconds(accepted)));
-        _report.Add(new Phase(step, "request → job `createdAt`", Seconds(job.CreatedAt - startedAt)));
-        _report.Add(new Phase(step, "job `createdAt` → `finishedAt` (the job's own duration)", Seconds(job.FinishedAt - job.CreatedAt)));
-        _report.Add(new Phase(step, $"job `finishedAt` → success observed ({job.Polls} polls)", Seconds(job.ObservedAt - job.FinishedAt)));
-        _report.Add(new Phase(step, "end-to-end rate", Rate(_count, total)));
-    }
-
-    /// <summary>The step's CPU use; a step during which the rest of the machine was busy gets a note, as its figure is pessimistic.</summary>
-    private void CpuPhase(string step, CpuUse use)
-    {
-        _report.Add(new Phase(step, "CPU during the step: this stack (silo, API, PostgreSQL, bench) / other processes / steal / iowait", use.ToString()));
-        double foreign = use.OtherSeconds + use.StealSeconds;
-        if (foreign > 0.1 * use.Wall.TotalSeconds && foreign > 0.2)
-        {
-            _report.Note(string.Create(CultureInfo.InvariantCulture,
-                $"Step {step} shared the machine: other processes and steal took {foreign:0.0} s of CPU during its {use.Wall.TotalSeconds:0.0} s (of {Environment.ProcessorCount * use.Wall.TotalSeconds:0} CPU-seconds available), so its figure is pessimistic."));
-        }
-    }
-
-    private async Task SettleAsync(Database db, string step)
-    {
-        var settled = await db.SettleAsync();
-        _report.Add(new Phase(step, "settle before the step: VACUUM ANALYZE coupons / CHECKPOINT (not timed)",
-            $"{Seconds(settled.Vacuum)} / {(settled.Checkpoint is { } c ? Seconds(c) : "not allowed")}"));
-        if (settled.Checkpoint is null)
-        {
-            _report.Note("CHECKPOINT was refused (the role needs superuser or `pg_checkpoint`; bench/run.sh grants it): steps may pay for earlier steps' dirty pages.");
-        }
+        _run.Report.Add(new Phase(step, acceptedPhase, Seconds(accepted)));
+        _run.Report.Add(new Phase(step, "request → job `createdAt`", Seconds(job.CreatedAt - startedAt)));
+        _run.Report.Add(new Phase(step, "job `createdAt` → `finishedAt` (the job's own duration)", Seconds(job.FinishedAt - job.CreatedAt)));
+        _run.Report.Add(new Phase(step, $"job `finishedAt` → success observed ({job.Polls} polls)", Seconds(job.ObservedAt - job.FinishedAt)));
+        _run.Report.Add(new Phase(step, "end-to-end rate", Rate(_count, total)));
     }
 
     private static void Require(bool pass, string what)
@@ -374,29 +311,4 @@ public sealed class CodesScenario(BenchOptions options)
 
     private static string Rate(long count, TimeSpan elapsed) =>
         (count / elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture) + " codes/s";
-
-    private static string RunTag() => string.Create(3, 0, static (span, _) =>
-    {
-        for (int i = 0; i < span.Length; i++)
-        {
-            span[i] = (char)('A' + Random.Shared.Next(26));
-        }
-    });
-
-    /// <summary>bench/results/codes-latest.md under the repository (found from the working directory up), else here.</summary>
-    private static string DefaultOutput()
-    {
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CouponBooks.sln")))
-            {
-                return Path.Combine(dir.FullName, "bench", "results", "codes-latest.md");
-            }
-        }
-
-        return Path.Combine(Environment.CurrentDirectory, "codes-latest.md");
-    }
-
-    private static void Log(string message) =>
-        Console.Error.WriteLine($"bench: {DateTime.UtcNow:HH:mm:ss.fff} {message}");
 }
