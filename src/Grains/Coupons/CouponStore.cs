@@ -1,36 +1,46 @@
+using System.Threading.Channels;
 using Npgsql;
 
 namespace CouponBooks.Coupons;
 
-/// <summary>Reads of one coupon's row and history (writes go through <see cref="CouponWriter"/>).</summary>
-public sealed class CouponStore(NpgsqlDataSource dataSource)
+/// <summary>
+/// Reads of one coupon's row and history (writes go through <see cref="CouponWriter"/>). Row reads, which every
+/// coupon activation makes, are gathered: whatever activations ask while the previous read runs go out as one
+/// <c>where code = any($1)</c>, one round trip for many coupons.
+/// </summary>
+public sealed class CouponStore : IDisposable
 {
-    public async Task<CouponRow?> GetAsync(string code)
+    private const int Readers = 2;
+    private const int MaxBatch = 256;
+
+    private const string RowColumns = "code, book_id, state, user_id, assigned_at, locked_until, redemption_count, redeemed_at, version";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Channel<PendingRead> _reads = Channel.CreateUnbounded<PendingRead>();
+
+    public CouponStore(NpgsqlDataSource dataSource)
     {
-        await using var command = dataSource.CreateCommand(
-            "select code, book_id, state, user_id, assigned_at, locked_until, redemption_count, redeemed_at, version from coupons where code = $1");
-        command.Parameters.AddWithValue(code);
-        await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
+        _dataSource = dataSource;
+        for (int i = 0; i < Readers; i++)
         {
-            return null;
+            _ = Task.Run(ReadLoopAsync);
+        }
+    }
+
+    public Task<CouponRow?> GetAsync(string code)
+    {
+        var read = new PendingRead(code);
+        if (!_reads.Writer.TryWrite(read))
+        {
+            read.Done.TrySetException(new ObjectDisposedException(nameof(CouponStore)));
         }
 
-        return new CouponRow(
-            reader.GetString(0),
-            reader.GetGuid(1),
-            (CouponState)reader.GetInt16(2),
-            reader.IsDBNull(3) ? null : reader.GetGuid(3),
-            reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-            reader.GetInt32(6),
-            reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-            reader.GetInt32(8));
+        return read.Done.Task;
     }
 
     public async Task<List<HistoryEntry>> HistoryAsync(string code)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = _dataSource.CreateCommand(
             "select at, action, from_state, to_state, user_id, actor_id from coupon_history where code = $1 order by id");
         command.Parameters.AddWithValue(code);
         var entries = new List<HistoryEntry>();
@@ -47,5 +57,70 @@ public sealed class CouponStore(NpgsqlDataSource dataSource)
         }
 
         return entries;
+    }
+
+    public void Dispose() => _reads.Writer.TryComplete();
+
+    private async Task ReadLoopAsync()
+    {
+        var batch = new List<PendingRead>(MaxBatch);
+        while (await _reads.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _reads.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var rows = await ReadRowsAsync(batch.Select(r => r.Code).Distinct(StringComparer.Ordinal).ToArray());
+                foreach (var read in batch)
+                {
+                    read.Done.TrySetResult(rows.GetValueOrDefault(read.Code));
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var read in batch)
+                {
+                    read.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task<Dictionary<string, CouponRow>> ReadRowsAsync(string[] codes)
+    {
+        await using var command = _dataSource.CreateCommand($"select {RowColumns} from coupons where code = any($1)");
+        command.Parameters.AddWithValue(codes);
+        var rows = new Dictionary<string, CouponRow>(codes.Length, StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var row = new CouponRow(
+                reader.GetString(0),
+                reader.GetGuid(1),
+                (CouponState)reader.GetInt16(2),
+                reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
+                reader.GetInt32(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+                reader.GetInt32(8));
+            rows[row.Code] = row;
+        }
+
+        return rows;
+    }
+
+    private sealed record PendingRead(string Code)
+    {
+        public TaskCompletionSource<CouponRow?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
