@@ -51,7 +51,7 @@ public sealed class RateLimitOptions
     public TokenBucketLimit AdminCouponCommands { get; set; } = new() { TokenLimit = 2000, TokensPerPeriod = 200, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
 
     /// <summary>Register and log in, per client IP address (an IPv6 client by its /64 network).</summary>
-    public TokenBucketLimit SignIn { get; set; } = new() { TokenLimit = 300, TokensPerPeriod = 60, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+    public TokenBucketLimit SignIn { get; set; } = new() { TokenLimit = 100, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     /// <summary>Misses on coupon codes per USER (admins see every coupon anyway and are not counted).</summary>
     public CouponMissLimit CouponMisses { get; set; } = new() { MaxMisses = 50, Window = TimeSpan.FromMinutes(15) };
@@ -104,13 +104,8 @@ public static class RateLimits
     }
 
     /// <summary>The partition of a client address: IPv4 as is, IPv6 by its /64 network (one subscriber's prefix).</summary>
-    public static string ClientNetwork(IPAddress? address)
+    public static string ClientNetwork(IPAddress address)
     {
-        if (address is null)
-        {
-            return "unknown";
-        }
-
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();
@@ -147,7 +142,10 @@ public static class RateLimits
     {
         public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => null;
 
-        public RateLimitPartition<string> GetPartition(HttpContext httpContext) =>
-            RateLimitPartition.GetTokenBucketLimiter(ClientNetwork(httpContext.Connection.RemoteIpAddress), _ => options.Value.SignIn.ToOptions());
+        // A request with no client address (an in-process host, a Unix-socket proxy that forwards none) is not counted:
+        // every such client would share one budget, and one could use it up for all.
+        public RateLimitPartition<string> GetPartition(HttpContext httpContext) => httpContext.Connection.RemoteIpAddress is { } address
+            ? RateLimitPartition.GetTokenBucketLimiter(ClientNetwork(address), _ => options.Value.SignIn.ToOptions())
+            : RateLimitPartition.GetNoLimiter(string.Empty);
     }
 }
