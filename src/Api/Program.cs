@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Books;
 using CouponBooks.Api.Coupons;
@@ -31,11 +32,15 @@ builder.Services.AddApiAuthentication(builder.Configuration, builder.Environment
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
 builder.AddClusterClient(connectionString);
+builder.Services.AddApiHardening(builder.Configuration, builder.Environment);
 
 var app = builder.Build();
 
+app.UseSecurityHeaders(app.Environment);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseCors();
+app.UseRequestBodyLimits();
 app.UseClusterConnectionGate();
 app.UseSwagger();
 app.UseSwaggerUI(ui =>
@@ -45,6 +50,7 @@ app.UseSwaggerUI(ui =>
 });
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapApiHealthChecks();
 app.MapAuthApi();
@@ -53,6 +59,7 @@ app.MapBooksApi();
 app.MapJobsApi();
 app.MapCouponsApi();
 app.MapPoolsApi();
+app.MapAuditApi();
 
 app.Run();
 

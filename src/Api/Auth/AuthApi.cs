@@ -19,14 +19,17 @@ public static class AuthApi
         var group = app.MapGroup("/api/v1/auth").WithTags("Auth").AllowAnonymous();
 
         group.MapPost("/register", RegisterAsync)
+            .RequireRateLimiting(RateLimits.SignInPolicy)
             .WithSummary("Register a new user (role USER).")
-            .WithDescription("Errors: 400 `validation-failed`, 400 `weak-password` (under 10 characters), 409 `email-taken` (emails compare case-insensitively).")
+            .WithDescription("Errors: 400 `validation-failed`, 400 `weak-password` (under 10 characters), 409 `email-taken` (emails compare case-insensitively), 429 `rate-limited` (too many registrations and logins from one address; with `Retry-After`).")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/login", LoginAsync)
+            .RequireRateLimiting(RateLimits.SignInPolicy)
             .WithSummary("Exchange email and password for an access token and a refresh token.")
-            .WithDescription("Errors: 400 `validation-failed`, 401 `invalid-credentials` (also for an unknown email), 403 `account-disabled`, 429 `account-locked` after repeated failures (with `Retry-After`).")
+            .WithDescription("Errors: 400 `validation-failed`, 401 `invalid-credentials` (also for an unknown email), 403 `account-disabled`, 429 `account-locked` after repeated failures, 429 `rate-limited` (too many registrations and logins from one address); both with `Retry-After`.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Coupons;
 using CouponBooks.Api.Http;
@@ -18,6 +19,10 @@ public static class BooksApi
     public const int MaxGenerateCount = 1_000_000;
     private const string BookCursor = "books";
     private const string CouponCursor = "coupons";
+
+    /// <summary>The members a book's merge patch may set (BookInput.Patch reads these and ignores any other).</summary>
+    private static readonly string[] PatchMembers =
+        ["name", "description", "maxAssignmentsPerUser", "maxTotalAssignments", "maxRedemptionsPerCoupon", "lockTtlSeconds", "validFrom", "validUntil"];
 
     public static IEndpointRouteBuilder MapBooksApi(this IEndpointRouteBuilder app)
     {
@@ -81,7 +86,7 @@ public static class BooksApi
         return app;
     }
 
-    private static async Task<Results<Created<BookResponse>, ProblemHttpResult>> CreateAsync(CreateBookRequest request, IClusterClient cluster, HttpContext http)
+    private static async Task<Results<Created<BookResponse>, ProblemHttpResult>> CreateAsync(CreateBookRequest request, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         var settings = BookInput.Create(request, errors);
@@ -97,6 +102,11 @@ public static class BooksApi
         }
 
         var book = BookResponse.From(outcome.Value!);
+        await audit.RecordAsync(http, AuditActions.BookCreated, AuditTargets.Book, book.Id, new
+        {
+            book.Name, book.Description, book.MaxAssignmentsPerUser, book.MaxTotalAssignments, book.MaxRedemptionsPerCoupon,
+            book.LockTtlSeconds, book.ValidFrom, book.ValidUntil,
+        });
         return TypedResults.Created($"/api/v1/books/{book.Id}", book);
     }
 
@@ -120,7 +130,7 @@ public static class BooksApi
         return book is null ? NoSuchBook() : TypedResults.Ok(BookResponse.From(book));
     }
 
-    private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonObject body, IClusterClient cluster, HttpContext http)
+    private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonObject body, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         var patch = BookInput.Patch(body, errors);
@@ -130,11 +140,31 @@ public static class BooksApi
         }
 
         var outcome = await cluster.GetGrain<IBookGrain>(id).PatchAsync(patch);
-        return outcome.Refusal is { } refusal ? http.Problem(refusal) : TypedResults.Ok(BookResponse.From(outcome.Value!));
+        if (outcome.Refusal is { } refusal)
+        {
+            return http.Problem(refusal);
+        }
+
+        // The members the patch set, as sent (members the contract does not know are ignored, here as by the book).
+        var changed = new JsonObject();
+        foreach (string member in PatchMembers)
+        {
+            if (body.TryGetPropertyValue(member, out var value))
+            {
+                changed[member] = value?.DeepClone();
+            }
+        }
+
+        if (changed.Count > 0)
+        {
+            await audit.RecordAsync(http, AuditActions.BookUpdated, AuditTargets.Book, id, changed);
+        }
+
+        return TypedResults.Ok(BookResponse.From(outcome.Value!));
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> GenerateAsync(
-        Guid id, GenerateCodesRequest request, IClusterClient cluster, HttpContext http)
+        Guid id, GenerateCodesRequest request, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         errors.Check(!string.IsNullOrEmpty(request.Pattern), "pattern", "A pattern is required.");
@@ -150,10 +180,11 @@ public static class BooksApi
             return http.Problem(refusal);
         }
 
+        await audit.RecordAsync(http, AuditActions.BookCodesGenerated, AuditTargets.Book, id, new { jobId = outcome.Value, request.Pattern, request.Count });
         return TypedResults.Accepted(JobsApi.Location(outcome.Value), new JobAccepted(outcome.Value));
     }
 
-    private static async Task<IResult> UploadAsync(Guid id, bool? skipInvalid, IClusterClient cluster, UploadStaging staging, HttpContext http)
+    private static async Task<IResult> UploadAsync(Guid id, bool? skipInvalid, IClusterClient cluster, UploadStaging staging, AuditLog audit, HttpContext http)
     {
         var book = cluster.GetGrain<IBookGrain>(id);
         if (await book.GetAsync() is null)
@@ -198,6 +229,7 @@ public static class BooksApi
         var outcome = await book.ImportCodesAsync(uploadId, skipInvalid ?? false, lines);
         if (outcome.JobId is { } jobId)
         {
+            await audit.RecordAsync(http, AuditActions.BookCodesUploaded, AuditTargets.Book, id, new { jobId, lines, skipInvalid = skipInvalid ?? false });
             return TypedResults.Accepted(JobsApi.Location(jobId), new JobAccepted(jobId));
         }
 
@@ -208,7 +240,10 @@ public static class BooksApi
             return TypedResults.Problem(problem);
         }
 
-        return TypedResults.Ok(UploadResponse.From(outcome.Report!));
+        var report = UploadResponse.From(outcome.Report!);
+        await audit.RecordAsync(http, AuditActions.BookCodesUploaded, AuditTargets.Book, id,
+            new { jobId = (Guid?)null, lines, skipInvalid = skipInvalid ?? false, report.Accepted, skipped = report.SkippedCount });
+        return TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<Page<CouponResponse>>, ProblemHttpResult>> ListCouponsAsync(

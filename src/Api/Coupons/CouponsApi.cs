@@ -20,14 +20,16 @@ public sealed record HistoryResponse(DateTimeOffset At, string Action, string Fr
 public static class CouponsApi
 {
     private const string CouponCursor = "coupons";
-    private const string KeyNote = " Accepts an `Idempotency-Key` header (1..255 characters): a repeat within 24 h answers the first status and body; the same key with another path or body is 422 `idempotency-key-reused`.";
+    private const string KeyNote = " Accepts an `Idempotency-Key` header (1..255 characters): a repeat within 24 h answers the first status and body; the same key with another path or body is 422 `idempotency-key-reused`. Too many commands by one caller are 429 `rate-limited` with `Retry-After`.";
 
     public static IEndpointRouteBuilder MapCouponsApi(this IEndpointRouteBuilder app)
     {
         var books = app.MapGroup("/api/v1/books").WithTags("Assignments").RequireAuthorization()
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         books.MapPost("/{id:guid}/assignments", AssignRandomAsync)
+            .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .WithSummary("Give a random free code of the book to a user (default: the caller).")
             .WithDescription("A USER may only assign to itself. Refusals: 403 `forbidden`, 404 `not-found` (book or user), 409 `book-not-active`, `book-limit-reached`, `per-user-limit-reached`, `book-exhausted`." + KeyNote)
             .Produces<CouponResponse>(StatusCodes.Status201Created)
@@ -38,6 +40,7 @@ public static class CouponsApi
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         books.MapPost("/{id:guid}/assignments/{code}", AssignCodeAsync)
+            .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .RequireAuthorization(AuthSetup.AdminPolicy)
             .WithSummary("Give one named code of the book to a user, within the same limits.")
             .WithDescription("Refusals: 404 `not-found` (book, user, or a code of another book), 409 `coupon-not-available` (not UNASSIGNED), `book-not-active`, `book-limit-reached`, `per-user-limit-reached`." + KeyNote)
@@ -50,12 +53,15 @@ public static class CouponsApi
 
         var coupons = app.MapGroup("/api/v1/coupons").WithTags("Coupons").RequireAuthorization()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .AddEndpointFilter<CouponGuessingFilter>();
 
         coupons.MapGet("/{code}", GetAsync)
             .WithSummary("A coupon, to its owner or an admin (anyone else: 404). An expired lock reads as ASSIGNED.");
 
         coupons.MapPost("/{code}/lock", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Lock, http, cluster))
+            .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .WithSummary("Reserve an ASSIGNED coupon during checkout: LOCKED until now + the book's lockTtlSeconds.")
             .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (detail names the current state), `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()
@@ -63,6 +69,7 @@ public static class CouponsApi
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         coupons.MapPost("/{code}/unlock", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Unlock, http, cluster))
+            .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .WithSummary("Release a LOCKED coupon (back to ASSIGNED).")
             .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (also after the lock ran out), `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()
@@ -70,6 +77,7 @@ public static class CouponsApi
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         coupons.MapPost("/{code}/redeem", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Redeem, http, cluster))
+            .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .WithSummary("Redeem a LOCKED coupon: REDEEMED, or back to ASSIGNED while the book allows more redemptions.")
             .WithDescription("Refusals: 404 `not-found`, 409 `lock-expired` (the lock ran out; lock again), `invalid-transition`, `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()

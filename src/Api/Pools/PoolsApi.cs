@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Coupons;
 using CouponBooks.Api.Http;
@@ -75,7 +76,7 @@ public static class PoolsApi
         return app;
     }
 
-    private static async Task<Results<Created<PoolResponse>, ProblemHttpResult>> CreateAsync(CreatePoolRequest request, IClusterClient cluster, HttpContext http)
+    private static async Task<Results<Created<PoolResponse>, ProblemHttpResult>> CreateAsync(CreatePoolRequest request, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         string? name = request.Name?.Trim();
@@ -93,6 +94,7 @@ public static class PoolsApi
         }
 
         var pool = PoolResponse.From(outcome.Value!);
+        await audit.RecordAsync(http, AuditActions.PoolCreated, AuditTargets.Pool, pool.Id, new { pool.Name, pool.Description });
         return TypedResults.Created($"/api/v1/pools/{pool.Id}", pool);
     }
 
@@ -116,8 +118,19 @@ public static class PoolsApi
         return pool is null ? NoSuchPool() : TypedResults.Ok(PoolResponse.From(pool));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, IClusterClient cluster) =>
-        await cluster.GetGrain<IPoolGrain>(id).DeleteAsync() ? TypedResults.NoContent() : NoSuchPool();
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, IClusterClient cluster, AuditLog audit, HttpContext http)
+    {
+        var grain = cluster.GetGrain<IPoolGrain>(id);
+        // Read first, so the entry can name what was deleted.
+        var pool = await grain.GetAsync();
+        if (pool is null || !await grain.DeleteAsync())
+        {
+            return NoSuchPool();
+        }
+
+        await audit.RecordAsync(http, AuditActions.PoolDeleted, AuditTargets.Pool, id, new { pool.Name, pool.MemberCount });
+        return TypedResults.NoContent();
+    }
 
     private static async Task<Results<Ok<Page<UserResponse>>, ProblemHttpResult>> MembersAsync(Guid id, IClusterClient cluster, int? limit, string? cursor)
     {
@@ -138,7 +151,7 @@ public static class PoolsApi
         return TypedResults.Ok(Paging.ToPage(page.Items, page.Next, MemberCursor, UserResponse.From));
     }
 
-    private static async Task<Results<Ok<AddMembersResponse>, ProblemHttpResult>> AddMembersAsync(Guid id, AddMembersRequest request, IClusterClient cluster, HttpContext http)
+    private static async Task<Results<Ok<AddMembersResponse>, ProblemHttpResult>> AddMembersAsync(Guid id, AddMembersRequest request, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         var userIds = request.UserIds ?? [];
@@ -157,16 +170,26 @@ public static class PoolsApi
         }
 
         var added = outcome.Value!;
+        await audit.RecordAsync(http, AuditActions.PoolMembersAdded, AuditTargets.Pool, id, new
+        {
+            userIds = userIds.Count, emails = emails.Count, added.Added, added.AlreadyMembers, unknown = added.Unknown.Count,
+        });
         return TypedResults.Ok(new AddMembersResponse(added.Added, added.AlreadyMembers, added.Unknown));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveMemberAsync(Guid id, Guid userId, IClusterClient cluster, HttpContext http)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveMemberAsync(Guid id, Guid userId, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var outcome = await cluster.GetGrain<IPoolGrain>(id).RemoveMemberAsync(userId);
-        return outcome.Refusal is { } refusal ? http.Problem(refusal) : TypedResults.NoContent();
+        if (outcome.Refusal is { } refusal)
+        {
+            return http.Problem(refusal);
+        }
+
+        await audit.RecordAsync(http, AuditActions.PoolMembersRemoved, AuditTargets.Pool, id, new { userId });
+        return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> DistributeAsync(Guid id, DistributionRequest request, bool? dryRun, IClusterClient cluster, HttpContext http)
+    private static async Task<IResult> DistributeAsync(Guid id, DistributionRequest request, bool? dryRun, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         errors.Check(request.BookId is not null, "bookId", "bookId is required.");
@@ -213,9 +236,19 @@ public static class PoolsApi
             return http.Problem(refusal);
         }
 
-        return outcome.Value!.DryRun is { } result
-            ? TypedResults.Ok(DistributionResponse.From(result))
-            : TypedResults.Accepted(JobsApi.Location(outcome.Value.JobId!.Value), new JobAccepted(outcome.Value.JobId!.Value));
+        if (outcome.Value!.DryRun is { } result)
+        {
+            return TypedResults.Ok(DistributionResponse.From(result));
+        }
+
+        var started = outcome.Value.JobId!.Value;
+        // Named by the job: a retry with the same Idempotency-Key answers the same job and adds no second entry.
+        await audit.RecordAsync(http, AuditActions.PoolDistributionStarted, AuditTargets.Pool, id, new
+        {
+            jobId = started, spec.BookId, mode = request.Mode!.ToLowerInvariant(), perUser = mode == DistributionMode.Equal ? perUser : (int?)null,
+            total = mode == DistributionMode.Random ? spec.Total : (long?)null, spec.Seed,
+        }, id: started);
+        return TypedResults.Accepted(JobsApi.Location(started), new JobAccepted(started));
     }
 
     private static ProblemHttpResult NoSuchPool() => ApiProblems.Problem(ErrorCode.NotFound, "No such pool.");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Http;
 using CouponBooks.Users;
@@ -85,7 +86,7 @@ public static class UsersApi
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> PatchAsync(
-        Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, HttpContext http)
+        Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, AuditLog audit, HttpContext http)
     {
         var errors = new FieldErrors();
         var patch = ReadPatch(body, errors);
@@ -109,6 +110,27 @@ public static class UsersApi
 
         // This process knows at once; the others hear it from the cluster.
         disabledUsers.Set(id, outcome.Value!.Disabled);
+        var changed = new Dictionary<string, object?>();
+        if (patch!.SetDisplayName)
+        {
+            changed["displayName"] = patch.DisplayName;
+        }
+
+        if (patch.Role is { } role)
+        {
+            changed["role"] = role.ToWire();
+        }
+
+        if (patch.Disabled is { } disabled)
+        {
+            changed["disabled"] = disabled;
+        }
+
+        if (changed.Count > 0)
+        {
+            await audit.RecordAsync(http, AuditActions.UserUpdated, AuditTargets.User, id, changed);
+        }
+
         return TypedResults.Ok(UserResponse.From(outcome.Value!));
     }
 
