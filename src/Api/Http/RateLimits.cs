@@ -45,13 +45,13 @@ public sealed class RateLimitOptions
     public const string Section = "RateLimits";
 
     /// <summary>Assign, lock, unlock and redeem, per USER (the token's subject).</summary>
-    public TokenBucketLimit CouponCommands { get; set; } = new() { TokenLimit = 200, TokensPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
+    public TokenBucketLimit CouponCommands { get; set; } = new() { TokenLimit = 1000, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
 
     /// <summary>The same commands per ADMIN: a checkout system acting for many owners sends far more than a person.</summary>
-    public TokenBucketLimit AdminCouponCommands { get; set; } = new() { TokenLimit = 2000, TokensPerPeriod = 200, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
+    public TokenBucketLimit AdminCouponCommands { get; set; } = new() { TokenLimit = 10_000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
 
     /// <summary>Register and log in, per client IP address (an IPv6 client by its /64 network).</summary>
-    public TokenBucketLimit SignIn { get; set; } = new() { TokenLimit = 100, TokensPerPeriod = 30, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
+    public TokenBucketLimit SignIn { get; set; } = new() { TokenLimit = 1000, TokensPerPeriod = 600, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     /// <summary>Misses on coupon codes per USER (admins see every coupon anyway and are not counted).</summary>
     public CouponMissLimit CouponMisses { get; set; } = new() { MaxMisses = 50, Window = TimeSpan.FromMinutes(15) };
