@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs a benchmark scenario on this machine against a throwaway stack that it sets up and tears down itself:
-# a PostgreSQL in a temp directory (scripts/postgres.sh), the schema, one silo and the API, all Release builds,
-# on free ports. Silo and API log at Warning into files in the temp directory; their tails are printed on failure.
+# a PostgreSQL in a temp directory (scripts/postgres.sh), the schema, one silo and the API (and, for coupons, the
+# reference service), all Release builds, on free ports. The services log at Warning into files in the temp
+# directory; their tails are printed on failure.
 #
+#   bench/run.sh coupons [load options]                coupon lifecycle vs. a plain reference service and pgbench
 #   bench/run.sh codes [--count N] [--job-timeout S]   books and codes: reference COPY, generate, CSV import,
 #                                                      export, book stats, peak memory
 #   bench/run.sh pools [--count N] [--job-timeout S]   pools: add N members (default 100000) in requests of
@@ -18,6 +20,9 @@ usage() {
   cat <<'USAGE'
 usage: bench/run.sh <scenario> [options for the scenario]
   scenarios:
+    coupons [--duration S] [--connections N] [--scenarios LIST] ...  (see: bench/run.sh coupons --help)
+            lock+redeem, half load, hot set, GET and random assignment through CouponBooks and through the reference
+            service (bench/CouponBooks.Reference), plus pgbench with a one-row UPDATE at the same concurrency.
     codes   [--count N] [--job-timeout S]
             reference binary COPY vs. generate / CSV import / export / book stats through the API, and the silo's
             peak memory. N defaults to 1000000; a job still running after S seconds (default 120) is a FAIL, its
@@ -31,11 +36,20 @@ USAGE
 
 scenario="${1:-}"
 case "$scenario" in
+  coupons)
+    shift
+    if [[ ${1:-} == --help || ${1:-} == -h ]]; then
+      dotnet build bench/CouponBooks.Load/CouponBooks.Load.csproj -c Release -nologo -v quiet >/dev/null
+      exec dotnet bench/CouponBooks.Load/bin/Release/net10.0/CouponBooks.Load.dll --help
+    fi
+    ;;
   codes|pools) shift ;;
   -h|--help|help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
   *) echo "bench/run.sh: unknown scenario '$scenario'" >&2; usage >&2; exit 2 ;;
 esac
+with_reference=false
+[[ $scenario == coupons ]] && with_reference=true
 command_line="bench/run.sh $scenario${*:+ $*}"
 # What was measured: the commit, and whether src/ or sql/ had changes not committed yet.
 if [[ -z ${BENCH_REVISION:-} ]]; then
@@ -58,6 +72,7 @@ pg_dir="$work/pg"
 pg_started=false
 silo_pid=""
 api_pid=""
+reference_pid=""
 succeeded=false
 
 # Ends one process that this script started: TERM, up to 30 s to stop gracefully, then KILL.
@@ -79,7 +94,7 @@ stop_process() {
 
 print_tails() {
   local f
-  for f in "$work/postgres.log" "$work/migrate.log" "$work/silo.log" "$work/api.log" "$pg_dir/server.log"; do
+  for f in "$work/postgres.log" "$work/build.log" "$work/migrate.log" "$work/silo.log" "$work/api.log" "$work/reference.log" "$pg_dir/server.log"; do
     [[ -s $f ]] || continue
     printf '\n----- last lines of %s -----\n' "$f" >&2
     tail -n 40 -- "$f" >&2 || true
@@ -89,6 +104,7 @@ print_tails() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_process "$reference_pid" reference
   stop_process "$api_pid" API
   stop_process "$silo_pid" silo
   if ! $succeeded; then print_tails; fi
@@ -128,10 +144,12 @@ free_port pg_port
 free_port silo_port
 free_port gateway_port
 free_port api_port
+free_port reference_port
 api_url="http://127.0.0.1:$api_port"
+reference_url="http://127.0.0.1:$reference_port"
 cluster="bench-$(date +%s)-$RANDOM"
 
-# Timings are only comparable on an otherwise idle machine; the bench's CPU rows show what else ran during each step.
+# Timings are only comparable on an otherwise idle machine; the reports' CPU rows show what else ran.
 read -r load1 _ < /proc/loadavg || load1=0
 if awk -v l="$load1" 'BEGIN { exit !(l >= 0.5) }'; then
   log "warning: load average $load1 before start: other work is running, so the figures may be pessimistic"
@@ -142,19 +160,22 @@ pg_started=true
 connection="$(scripts/postgres.sh start --dir "$pg_dir" --port "$pg_port" 2>>"$work/postgres.log" | tail -n 1)"
 [[ $connection == Host=* ]] || { log "scripts/postgres.sh printed no connection string"; exit 1; }
 
-# CHECKPOINT between the timed steps needs superuser or pg_checkpoint (PostgreSQL 15+); the socket is trust-authenticated.
-psql_bin="$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)"
-psql_bin="${psql_bin:-$(command -v psql || true)}"
+# CHECKPOINT between steps needs superuser or pg_checkpoint (PostgreSQL 15+); the socket is trust-authenticated.
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+psql_bin="${pg_bin:+$pg_bin/psql}"
+[[ -n $psql_bin && -x $psql_bin ]] || psql_bin="$(command -v psql || true)"
 if [[ -z $psql_bin ]] || ! "$psql_bin" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir/sock" -p "$pg_port" -U postgres -d couponbooks \
       -c 'grant pg_checkpoint to couponbooks' >>"$work/postgres.log" 2>&1; then
   log "could not grant pg_checkpoint; the bench runs without CHECKPOINT between steps"
 fi
+if $with_reference; then
+  pgbench_bin="${pg_bin:+$pg_bin/pgbench}"
+  [[ -n $pgbench_bin && -x $pgbench_bin ]] || pgbench_bin="$(command -v pgbench || true)"
+  [[ -n $pgbench_bin ]] || { log "pgbench not found (it ships with the PostgreSQL server package)"; exit 1; }
+fi
 
 log "building (Release)..."
-dotnet build CouponBooks.sln -c Release -nologo -v quiet >&2
-if ! grep -q 'CouponBooks.Bench.csproj' CouponBooks.sln; then
-  dotnet build bench/CouponBooks.Bench/CouponBooks.Bench.csproj -c Release -nologo -v quiet >&2
-fi
+dotnet build CouponBooks.sln -c Release -nologo -v quiet >"$work/build.log" 2>&1 || { log "the build failed"; exit 1; }
 
 log "applying the schema..."
 ConnectionStrings__Postgres="$connection" dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll migrate >"$work/migrate.log" 2>&1
@@ -186,26 +207,50 @@ bench_limit=1000000000
 ) >"$work/api.log" 2>&1 &
 api_pid=$!
 
+if $with_reference; then
+  log "starting the reference service on $reference_url..."
+  ASPNETCORE_ENVIRONMENT=Production \
+  ConnectionStrings__Postgres="$connection" \
+  Logging__LogLevel__Default=Warning \
+    dotnet bench/CouponBooks.Reference/bin/Release/net10.0/CouponBooks.Reference.dll --urls "$reference_url" >"$work/reference.log" 2>&1 &
+  reference_pid=$!
+fi
+
 ready=false
 for _ in $(seq 1 240); do
   kill -0 "$silo_pid" 2>/dev/null || { log "the silo exited during start"; exit 1; }
   kill -0 "$api_pid" 2>/dev/null || { log "the API exited during start"; exit 1; }
-  if curl -fsS -o /dev/null --max-time 5 "$api_url/health/ready" 2>/dev/null; then ready=true; break; fi
+  [[ -z $reference_pid ]] || kill -0 "$reference_pid" 2>/dev/null || { log "the reference exited during start"; exit 1; }
+  if curl -fsS -o /dev/null --max-time 5 "$api_url/health/ready" 2>/dev/null \
+     && { [[ -z $reference_pid ]] || curl -fsS -o /dev/null --max-time 5 "$reference_url/health" 2>/dev/null; }; then
+    ready=true
+    break
+  fi
   sleep 0.5
 done
-$ready || { log "the API did not become ready within 120 s"; exit 1; }
-# The pids the bench reads VmHWM of must be the dotnet processes themselves (the background jobs exec them).
-for pid in "$silo_pid" "$api_pid"; do
+$ready || { log "the services did not become ready within 120 s"; exit 1; }
+# The pids metered (CPU, VmHWM) must be the dotnet processes themselves (the background jobs exec them).
+services=("$silo_pid" "$api_pid")
+[[ -z $reference_pid ]] || services+=("$reference_pid")
+for pid in "${services[@]}"; do
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dotnet ]] || { log "pid $pid is not a dotnet process"; exit 1; }
 done
-log "ready (silo pid $silo_pid, API pid $api_pid); running scenario '$scenario'..."
+log "ready (silo pid $silo_pid, API pid $api_pid${reference_pid:+, reference pid $reference_pid}); running scenario '$scenario'..."
 
 rc=0
-BENCH_COMMAND="$command_line" dotnet bench/CouponBooks.Bench/bin/Release/net10.0/CouponBooks.Bench.dll "$scenario" \
-  --api "$api_url" --postgres "$connection" --silo-pid "$silo_pid" --api-pid "$api_pid" \
-  --admin-email admin@example.com --admin-password admin-dev-password "$@" || rc=$?
+if [[ $scenario == coupons ]]; then
+  dotnet bench/CouponBooks.Load/bin/Release/net10.0/CouponBooks.Load.dll \
+    --api "$api_url" --reference "$reference_url" --postgres "$connection" --pgbench "$pgbench_bin" \
+    --admin-email admin@example.com --admin-password admin-dev-password \
+    --pid silo="$silo_pid" --pid api="$api_pid" --pid reference="$reference_pid" \
+    --out bench/results/coupons-latest.md --command "$command_line" "$@" || rc=$?
+else
+  BENCH_COMMAND="$command_line" dotnet bench/CouponBooks.Bench/bin/Release/net10.0/CouponBooks.Bench.dll "$scenario" \
+    --api "$api_url" --postgres "$connection" --silo-pid "$silo_pid" --api-pid "$api_pid" \
+    --admin-email admin@example.com --admin-password admin-dev-password "$@" || rc=$?
+fi
 
-for pid in "$silo_pid" "$api_pid"; do
+for pid in "${services[@]}"; do
   kill -0 "$pid" 2>/dev/null || { log "pid $pid exited during the bench"; rc=1; }
 done
 case "$rc" in

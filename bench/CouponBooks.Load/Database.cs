@@ -112,7 +112,7 @@ public sealed class Database(string connectionString) : IAsyncDisposable
     /// <summary>
     /// Brings the server to the same state before each measured run: VACUUM ANALYZE of the coupon tables (so autovacuum
     /// does not start on the last run's rows during this one) and a CHECKPOINT (so this run does not flush the last
-    /// one's pages). False when CHECKPOINT is not allowed (it needs pg_checkpoint; coupons.sh grants it).
+    /// one's pages). False when CHECKPOINT is not allowed (it needs pg_checkpoint; bench/run.sh grants it).
     /// </summary>
     public async Task<bool> SettleAsync()
     {

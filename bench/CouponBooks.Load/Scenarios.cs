@@ -38,7 +38,7 @@ public sealed class Side(Target target, string letter, string tag)
     public string PrimeCode(int i) => $"PR{letter}{tag}{i:D7}";
 }
 
-/// <summary>The scenarios of bench/coupons.sh, each run against both services (assign: the API only), and their checks.</summary>
+/// <summary>The scenarios of `bench/run.sh coupons`, each run against both services (assign: the API only), and their checks.</summary>
 public sealed partial class Scenarios(LoadOptions options, Database db, Probe probe, Report report)
 {
     private const double LockShare = 0.5;

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 
-// The reference service of bench/coupons.sh: GET /api/v1/coupons/{code} and POST .../lock, /unlock, /redeem written
+// The reference service of `bench/run.sh coupons`: GET /api/v1/coupons/{code} and POST .../lock, /unlock, /redeem written
 // the plain way, one SQL statement per request against the schema of sql/, to compare CouponBooks with.
 var builder = WebApplication.CreateBuilder(args);
 
