@@ -31,6 +31,8 @@ builder.Services.AddApiAuthentication(builder.Configuration, builder.Environment
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
 builder.AddClusterClient(connectionString);
+builder.AddApiLogging();
+builder.AddApiMetrics();
 
 var app = builder.Build();
 
@@ -47,6 +49,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapApiHealthChecks();
+app.MapApiMetrics();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapBooksApi();

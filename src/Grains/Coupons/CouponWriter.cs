@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using CouponBooks.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -126,6 +128,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                     continue;
                 }
 
+                long started = Stopwatch.GetTimestamp();
                 try
                 {
                     if (connection is null || command is null || connection.FullState != System.Data.ConnectionState.Open)
@@ -141,13 +144,19 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                     }
 
                     var applied = await ExecuteAsync(command, batch, stopping);
+                    int conflicts = 0;
                     foreach (var pending in batch)
                     {
-                        pending.Done.TrySetResult(pending.Write is null || applied.Contains(pending.Write.Next.Code));
+                        bool done = pending.Write is null || applied.Contains(pending.Write.Next.Code);
+                        conflicts += done ? 0 : 1;
+                        pending.Done.TrySetResult(done);
                     }
+
+                    SiloMetrics.BatchWritten(batch.Count, conflicts, Stopwatch.GetElapsedTime(started));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
                 {
+                    SiloMetrics.BatchFailed(batch.Count, Stopwatch.GetElapsedTime(started));
                     logger.LogWarning(ex, "Writing a batch of {Count} coupon changes failed", batch.Count);
                     foreach (var pending in batch)
                     {
