@@ -18,7 +18,7 @@ internal static class LoggingSetup
         {
             o.IncludeScopes = true;
             o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+            o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
         });
         builder.Services.PostConfigure<ConsoleLoggerOptions>(o =>
             o.FormatterName ??= environment.IsDevelopment() ? ConsoleFormatterNames.Simple : ConsoleFormatterNames.Json);

@@ -6,8 +6,8 @@ namespace CouponBooks.Hosting;
 
 /// <summary>
 /// The silo's own instruments (meter <see cref="MeterName"/>): coupon transitions as written, the batched coupon
-/// writer's round trips, and long jobs. Counters and histograms only, recorded without locks or allocations
-/// beyond their tags; a silo exports them when its scrape endpoint is on (<c>Metrics:Port</c>).
+/// writer's round trips, and long jobs. Counters per change (no allocation beyond their tags) and histograms once
+/// per batch; a silo exports them when its scrape endpoint is on (<c>Metrics:Port</c>).
 /// </summary>
 public static class SiloMetrics
 {
