@@ -39,6 +39,10 @@ public static class SiloHost
                 o.ConnectionString = connectionString;
             });
             silo.AddCouponBooksGrains(builder.Configuration);
+            if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
+            {
+                silo.AddActivityPropagation();
+            }
         });
 
         return builder;

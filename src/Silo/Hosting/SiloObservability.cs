@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CouponBooks.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +38,11 @@ public static class SiloObservability
         });
         builder.Services.PostConfigure<ConsoleLoggerOptions>(o =>
             o.FormatterName ??= environment.IsDevelopment() ? ConsoleFormatterNames.Simple : ConsoleFormatterNames.Json);
+        if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
+        {
+            builder.Services.AddHostedService<GrainCallTracing>();
+        }
+
         return builder;
     }
 
@@ -79,4 +85,35 @@ public static class SiloObservability
                 }));
         return builder;
     }
+}
+
+/// <summary>
+/// With <c>Tracing:GrainCalls</c> on (here and in the Api), a grain call carries the trace of the request that made it,
+/// so this silo's log lines for that request carry its trace id. Off by default: it costs an activity per grain call.
+/// </summary>
+internal sealed class GrainCallTracing : IHostedService, IDisposable
+{
+    public const string ConfigKey = "Tracing:GrainCalls";
+
+    private ActivityListener? _listener;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Orleans starts a grain call's activity only when someone listens; propagation is all it needs.
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+        };
+        ActivitySource.AddActivityListener(_listener);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _listener?.Dispose();
 }
