@@ -16,7 +16,8 @@ usage() {
   cat <<USAGE
 usage: ./run.sh [--help]
   Environment: ConnectionStrings__Postgres (use this database instead of a local one),
-  POSTGRES_PORT (local server port, default 55432), API_URL (default http://127.0.0.1:8080).
+  POSTGRES_PORT (local server port, default 55432), API_URL (default http://127.0.0.1:8080),
+  SILO_METRICS_PORT (the silo's Prometheus endpoint, default 9464; 0 turns it off).
 USAGE
 }
 case "${1:-}" in
@@ -50,7 +51,7 @@ dotnet build CouponBooks.sln -c Release -v quiet -nologo >&2
 echo "run.sh: applying sql/..." >&2
 dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll migrate
 
-Database__MigrateOnStart=false dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll &
+Database__MigrateOnStart=false Metrics__Port="${SILO_METRICS_PORT:-9464}" dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll &
 pids+=($!)
 
 (cd src/Api && exec dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url") &
@@ -68,6 +69,7 @@ cat >&2 <<READY
   CouponBooks is up.
     API:        $api_url/api/v1
     Swagger UI: $api_url/swagger
+    Metrics:    $api_url/metrics (API), http://127.0.0.1:${SILO_METRICS_PORT:-9464}/metrics (silo; 0 = off)
     Admin:      admin@example.com / admin-dev-password (Development defaults)
   Press Ctrl-C to stop.
 

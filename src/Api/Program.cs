@@ -33,6 +33,8 @@ builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
 builder.AddClusterClient(connectionString);
 builder.Services.AddApiHardening(builder.Configuration, builder.Environment);
+builder.AddApiLogging();
+builder.AddApiMetrics();
 
 var app = builder.Build();
 
@@ -53,6 +55,7 @@ app.UseAuthorization();
 app.UseRateLimiter();
 
 app.MapApiHealthChecks();
+app.MapApiMetrics();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapBooksApi();

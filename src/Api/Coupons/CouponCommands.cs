@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CouponBooks.Api.Auth;
+using CouponBooks.Api.Hosting;
 using CouponBooks.Api.Http;
 using CouponBooks.Coupons;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -23,7 +23,9 @@ public static class CouponCommands
         var headers = http.Request.Headers[IdempotencyHeader];
         if (headers.Count == 0)
         {
-            return Answer(http, await direct(), successStatus, traceId: null);
+            var outcome = await direct();
+            ApiMetrics.CouponCommandAnswered(command.Kind, outcome, replayed: false);
+            return Answer(http, outcome, successStatus, traceId: null);
         }
 
         string? key = headers.Count == 1 ? headers[0] : null;
@@ -34,7 +36,8 @@ public static class CouponCommands
 
         var caller = Caller.From(http.User);
         var result = await cluster.GetGrain<IIdempotencyGrain>($"{caller.UserId:N}/{key}")
-            .ExecuteAsync(command, http.Request.Path.Value!.ToUpperInvariant(), Hash(body), Activity.Current?.Id);
+            .ExecuteAsync(command, http.Request.Path.Value!.ToUpperInvariant(), Hash(body), RequestTrace.CurrentId());
+        ApiMetrics.CouponCommandAnswered(command.Kind, result.Outcome, result.Replayed);
         return Answer(http, result.Outcome, successStatus, result.TraceId);
     }
 
@@ -44,6 +47,7 @@ public static class CouponCommands
         {
             // Written as is, so a replay carries the first request's trace id, byte for byte the first body.
             var problem = ((ProblemHttpResult)http.Problem(refusal, traceId)).ProblemDetails;
+            ProblemLog.Sent(http, problem);
             return TypedResults.Json(problem, (JsonSerializerOptions?)null, "application/problem+json", problem.Status);
         }
 

@@ -35,6 +35,10 @@ internal static class ClusterClientSetup
             // Find silos that join (and forget those that leave) within seconds.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseConnectionRetryFilter(RetryForever);
+            if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
+            {
+                client.AddActivityPropagation();
+            }
         });
 
         // The client's own hosted service would hold up the Api's start until a silo answers; run it in the background instead.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -106,7 +105,7 @@ public static class ApiProblems
         problem.Title = Title(code);
         problem.Detail = detail;
         problem.Extensions["code"] = Slug(code);
-        if ((traceId ?? Activity.Current?.Id) is { } trace)
+        if ((traceId ?? Hosting.RequestTrace.CurrentId()) is { } trace)
         {
             problem.Extensions["traceId"] = trace;
         }

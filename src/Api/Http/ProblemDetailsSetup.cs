@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CouponBooks.Api.Hosting;
 
 namespace CouponBooks.Api.Http;
 
@@ -20,7 +21,13 @@ internal static class ProblemDetailsSetup
                 }
             }
 
-            problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+            // The trace id the request's log lines carry, in place of the framework's default (the full W3C activity id).
+            if (!problem.Extensions.TryGetValue("traceId", out var trace) || Equals(trace, Activity.Current?.Id))
+            {
+                problem.Extensions["traceId"] = RequestTrace.CurrentId() ?? context.HttpContext.TraceIdentifier;
+            }
+
+            ProblemLog.Sent(context.HttpContext, problem);
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
         return services;

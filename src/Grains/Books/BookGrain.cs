@@ -1,5 +1,6 @@
 using CouponBooks.Books.Codes;
 using CouponBooks.Coupons;
+using CouponBooks.Hosting;
 using CouponBooks.Jobs;
 using CouponBooks.Pools;
 using Microsoft.Extensions.Logging;
@@ -272,6 +273,7 @@ internal sealed class BookGrain(
             }
 
             Release(counts, batch, written);
+            SiloMetrics.Transitioned(CouponAction.Assign, written.Count);
             given += written.Count;
             foreach (var (coupon, user) in batch.Where(b => !written.Contains(b.Coupon.Code)))
             {

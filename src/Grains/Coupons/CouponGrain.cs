@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CouponBooks.Books;
+using CouponBooks.Hosting;
 
 namespace CouponBooks.Coupons;
 
@@ -154,6 +155,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             if (await writer.WriteAsync(new CouponWrite(next, row!.State, decision.Change.History, key)))
             {
                 _row = next with { Version = next.Version + 1 };
+                SiloMetrics.Written(decision.Change.History);
                 return outcome;
             }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using CouponBooks.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -126,6 +128,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                     continue;
                 }
 
+                long started = Stopwatch.GetTimestamp();
                 try
                 {
                     if (connection is null || command is null || connection.FullState != System.Data.ConnectionState.Open)
@@ -141,6 +144,8 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                     }
 
                     var applied = await ExecuteAsync(command, batch, stopping);
+                    // Counted before any writer hears back, so whatever its answer causes comes after the count.
+                    SiloMetrics.BatchWritten(batch.Count, Conflicts(batch, applied), Stopwatch.GetElapsedTime(started));
                     foreach (var pending in batch)
                     {
                         pending.Done.TrySetResult(pending.Write is null || applied.Contains(pending.Write.Next.Code));
@@ -148,6 +153,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
                 {
+                    SiloMetrics.BatchFailed(batch.Count, Stopwatch.GetElapsedTime(started));
                     logger.LogWarning(ex, "Writing a batch of {Count} coupon changes failed", batch.Count);
                     foreach (var pending in batch)
                     {
@@ -177,6 +183,18 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                 await connection.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>Writes of the batch whose row had moved past the version read.</summary>
+    private static int Conflicts(List<Pending> batch, HashSet<string> applied)
+    {
+        int count = 0;
+        foreach (var pending in batch)
+        {
+            count += pending.Write is { } write && !applied.Contains(write.Next.Code) ? 1 : 0;
+        }
+
+        return count;
     }
 
     private static NpgsqlCommand CreateCommand(NpgsqlConnection connection)

@@ -1,3 +1,4 @@
+using CouponBooks.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -68,6 +69,7 @@ internal sealed class MaintenanceGrain(NpgsqlDataSource dataSource, ILogger<Main
             await using (var release = new NpgsqlCommand(ReleaseExpiredLocks, connection))
             {
                 long released = (long)(await release.ExecuteScalarAsync())!;
+                SiloMetrics.Transitioned(CouponAction.Expire, released);
                 if (released > 0)
                 {
                     logger.LogDebug("Released {Count} run-out locks", released);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CouponBooks.Books;
+using CouponBooks.Hosting;
 using CouponBooks.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -119,6 +120,8 @@ internal sealed class JobGrain(
         var record = job.State;
         var spec = record.Spec!;
         record.Attempts++;
+        var progress = new LiveProgress(this, spec.Kind);
+        SiloMetrics.JobStarted(spec.Kind);
         try
         {
             if (record.Attempts > MaxAttempts)
@@ -127,7 +130,6 @@ internal sealed class JobGrain(
             }
 
             await job.WriteStateAsync();
-            var progress = new LiveProgress(this);
             record.ResultJson = spec.Kind switch
             {
                 JobKind.GenerateCodes => JsonSerializer.Serialize(
@@ -141,11 +143,13 @@ internal sealed class JobGrain(
             };
             record.State = JobState.Succeeded;
             record.Processed = spec.Total;
+            progress.Report(spec.Total);
         }
         catch (OperationCanceledException) when (_deactivating.IsCancellationRequested)
         {
             // The silo is shutting down: the transaction rolled back; the watchdog resumes the job elsewhere.
             logger.LogInformation("Job {JobId} interrupted by deactivation; it will resume", Id);
+            SiloMetrics.JobEnded(spec.Kind, null);
             _running = null;
             return;
         }
@@ -162,6 +166,7 @@ internal sealed class JobGrain(
         }
 
         record.FinishedAt = clock.GetUtcNow();
+        SiloMetrics.JobEnded(spec.Kind, record.State);
         await job.WriteStateAsync();
         await UnregisterWatchdogAsync();
         _running = null;
@@ -188,8 +193,20 @@ internal sealed class JobGrain(
         }
     }
 
-    private sealed class LiveProgress(JobGrain grain) : IProgress<long>
+    /// <summary>Keeps the processed count for GET /jobs/{id} and feeds what was added since the last report to the metrics.</summary>
+    private sealed class LiveProgress(JobGrain grain, JobKind kind) : IProgress<long>
     {
-        public void Report(long value) => Interlocked.Exchange(ref grain._processed, value);
+        private long _reported;
+
+        public void Report(long value)
+        {
+            Interlocked.Exchange(ref grain._processed, value);
+            // Reports of one run come one after another (the copy loop, then the grain once it finished).
+            if (value > _reported)
+            {
+                SiloMetrics.JobProgressed(kind, value - _reported);
+                _reported = value;
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ public static class SiloHost
         string connectionString = ConnectionString(builder.Configuration);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.AddSiloLogging().AddSiloMetrics(endpoints);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -38,6 +39,10 @@ public static class SiloHost
                 o.ConnectionString = connectionString;
             });
             silo.AddCouponBooksGrains(builder.Configuration);
+            if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
+            {
+                silo.AddActivityPropagation();
+            }
         });
 
         return builder;
@@ -60,7 +65,7 @@ public static class SiloHost
     /// <summary>The schema step alone: apply <c>sql/</c> and exit.</summary>
     public static async Task<int> MigrateOnlyAsync(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).AddSiloLogging();
         using var host = builder.Build();
         await MigrateAsync(host.Services, builder.Configuration);
         return 0;
