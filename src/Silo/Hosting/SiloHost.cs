@@ -1,11 +1,14 @@
 using System.Net;
 using CouponBooks.Hosting;
 using CouponBooks.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace CouponBooks.Silo.Hosting;
 
@@ -19,7 +22,33 @@ public static class SiloHost
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
         });
+        ConfigureSilo(builder, dashboard: false);
+        return builder;
+    }
 
+    /// <summary>
+    /// The silo host as configured: with <c>Dashboard:Enabled</c> an ASP.NET Core host that also serves the Orleans
+    /// Dashboard on <c>Dashboard:Port</c>, else a plain host with no HTTP listener.
+    /// </summary>
+    public static IHost Build(string[] args)
+    {
+        var builder = CreateBuilder(args);
+        var dashboard = builder.Configuration.GetSection(DashboardSettings.Section).Get<DashboardSettings>() ?? new DashboardSettings();
+        if (!dashboard.Enabled)
+        {
+            return builder.Build();
+        }
+
+        var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(dashboard.ListenAddress), dashboard.Port));
+        ConfigureSilo(web, dashboard: true);
+        var app = web.Build();
+        app.MapOrleansDashboard();
+        return app;
+    }
+
+    private static void ConfigureSilo(IHostApplicationBuilder builder, bool dashboard)
+    {
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
         string connectionString = ConnectionString(builder.Configuration);
 
@@ -38,19 +67,21 @@ public static class SiloHost
                 o.ConnectionString = connectionString;
             });
             silo.AddCouponBooksGrains(builder.Configuration);
+            if (dashboard)
+            {
+                silo.AddDashboard();
+            }
         });
-
-        return builder;
     }
 
     /// <summary>Applies <c>sql/</c> (unless disabled) and runs the silo until it is told to stop.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var builder = CreateBuilder(args);
-        using var host = builder.Build();
-        if (builder.Configuration.GetValue("Database:MigrateOnStart", true))
+        using var host = Build(args);
+        var configuration = host.Services.GetRequiredService<IConfiguration>();
+        if (configuration.GetValue("Database:MigrateOnStart", true))
         {
-            await MigrateAsync(host.Services, builder.Configuration);
+            await MigrateAsync(host.Services, configuration);
         }
 
         await host.RunAsync();
