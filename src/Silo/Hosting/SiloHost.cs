@@ -15,13 +15,10 @@ namespace CouponBooks.Silo.Hosting;
 /// <summary>Builds the silo host: ADO.NET clustering, storage and reminders on PostgreSQL, ports from configuration.</summary>
 public static class SiloHost
 {
+    /// <summary>The silo without the dashboard, as a builder a caller may add to.</summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
+        var builder = NewHostBuilder(args);
         ConfigureSilo(builder, dashboard: false);
         return builder;
     }
@@ -32,20 +29,27 @@ public static class SiloHost
     /// </summary>
     public static IHost Build(string[] args)
     {
-        var builder = CreateBuilder(args);
+        var builder = NewHostBuilder(args);
         var dashboard = builder.Configuration.GetSection(DashboardSettings.Section).Get<DashboardSettings>() ?? new DashboardSettings();
         if (!dashboard.Enabled)
         {
+            ConfigureSilo(builder, dashboard: false);
             return builder.Build();
         }
 
         var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(dashboard.ListenAddress), dashboard.Port));
+        var address = IPAddress.TryParse(dashboard.ListenAddress, out var parsed)
+            ? parsed
+            : throw new InvalidOperationException($"Dashboard:ListenAddress must be an IP address (127.0.0.1, 0.0.0.0), not '{dashboard.ListenAddress}'.");
+        web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, dashboard.Port));
         ConfigureSilo(web, dashboard: true);
         var app = web.Build();
         app.MapOrleansDashboard();
         return app;
     }
+
+    private static HostApplicationBuilder NewHostBuilder(string[] args) =>
+        Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
     private static void ConfigureSilo(IHostApplicationBuilder builder, bool dashboard)
     {
