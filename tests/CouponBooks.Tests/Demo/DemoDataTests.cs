@@ -75,6 +75,39 @@ public sealed class DemoDataTests : IAsyncLifetime
         Assert.Equal(0L, await TestDb.ScalarAsync<long>(_connectionString, "select count(*) from users where email like '%@example.com' and role = 'USER'"));
     }
 
+    [Fact]
+    public async Task Two_loads_started_together_load_the_showcase_once()
+    {
+        var runs = await Task.WhenAll(RunDemoAsync("Development"), RunDemoAsync("Development"));
+
+        Assert.All(runs, run => Assert.Equal(0, run.Exit));
+        Assert.Single(runs, run => run.Output.Contains("demo: loaded 5 users, 4 books, 200 codes, 10 assigned coupons, 2 pools, 5 pool members."));
+        Assert.Single(runs, run => run.Output.Contains("nothing changed"));
+        await WaitForAdminAsync();
+        await AssertShowcaseAsync();
+    }
+
+    [Fact]
+    public async Task A_load_cut_short_is_completed_by_the_next_without_doubling_anything()
+    {
+        await WaitForAdminAsync();
+        // What a first load had done when its silo died: Alice registered, the Coffee Club created with its
+        // codes, and Alice's coupon given.
+        var alice = DemoCatalog.Alice;
+        Assert.Null((await Grains.GetGrain<IUserGrain>(alice.Id).RegisterAsync(new Registration(alice.Email, alice.Password, alice.DisplayName, UserRole.User))).Refusal);
+        var coffee = Grains.GetGrain<IBookGrain>(DemoCatalog.CoffeeClub.Id);
+        Assert.Null((await coffee.CreateAsync(DemoCatalog.CoffeeClub.Settings(DateTimeOffset.UtcNow))).Refusal);
+        var job = await coffee.GenerateCodesAsync(DemoCatalog.CoffeeClub.Pattern, DemoCatalog.CoffeeClub.Codes);
+        await WaitForJobAsync(job.Value);
+        Assert.Null((await coffee.AssignRandomAsync(alice.Id, alice.Id, null)).Refusal);
+
+        var report = await Grains.GetGrain<IDemoDataGrain>(0).LoadAsync();
+
+        Assert.False(report.AlreadyLoaded);
+        Assert.Equal((4, 3, 140L, 9, 2, 5L), (report.UsersCreated, report.BooksCreated, report.CodesGenerated, report.CouponsAssigned, report.PoolsCreated, report.MembersAdded));
+        await AssertShowcaseAsync();
+    }
+
     private IGrainFactory Grains => _silo.Services.GetRequiredService<IGrainFactory>();
 
     private async Task<(int Exit, string Output)> RunDemoAsync(string environment)
@@ -164,6 +197,16 @@ public sealed class DemoDataTests : IAsyncLifetime
         union all select 'members ' || coalesce(string_agg(pool_id::text || user_id, ',' order by pool_id, user_id), '') from pool_members
         union all select 'batches ' || count(*) from code_batches
         """));
+
+    private async Task WaitForJobAsync(Guid jobId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await Grains.GetGrain<Jobs.IJobGrain>(jobId).GetAsync())?.State != Jobs.JobState.Succeeded)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The code generation job did not succeed.");
+            await Task.Delay(100);
+        }
+    }
 
     private async Task WaitForAdminAsync()
     {
