@@ -57,7 +57,16 @@ public static class DemoCommand
 
         using var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CouponBooks.Demo");
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Could not reach cluster {ClusterId} within {Timeout}: is the database reachable and a silo running?", cluster.ClusterId, connectTimeout);
+            return 1;
+        }
+
         try
         {
             var grains = host.Services.GetRequiredService<IClusterClient>();
