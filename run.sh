@@ -1,32 +1,73 @@
 #!/usr/bin/env bash
 # Starts CouponBooks on this machine: PostgreSQL (unless ConnectionStrings__Postgres names one),
-# the schema, one silo and the API on http://127.0.0.1:8080. Stays in the foreground; Ctrl-C stops
-# everything it started.
+# the schema, N silos (one by default) and the API on http://127.0.0.1:8080. Stays in the
+# foreground; Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 api_url="${API_URL:-http://127.0.0.1:8080}"
 pg_port="${POSTGRES_PORT:-55432}"
 pg_dir="${POSTGRES_DIR:-$PWD/.data/postgres}"
+silo_port_base="${SILO_PORT_BASE:-11111}"
+gateway_port_base="${GATEWAY_PORT_BASE:-30000}"
+dashboard_port_base="${DASHBOARD_PORT_BASE:-8081}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-$ASPNETCORE_ENVIRONMENT}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 usage() {
   cat <<USAGE
-usage: ./run.sh [--help]
+usage: ./run.sh [--demo] [--silos N] [--no-dashboard] [--help]
+  --demo          load the demo data (users, books, codes, pools; README "Demo data") once;
+                  a later --demo changes nothing
+  --silos N       start N silos (1..20, default 1); silo i listens on silo port $silo_port_base+i-1,
+                  gateway port $gateway_port_base+i-1 and dashboard port $dashboard_port_base+i-1
+  --no-dashboard  do not serve the Orleans Dashboard
   Environment: ConnectionStrings__Postgres (use this database instead of a local one),
   POSTGRES_PORT (local server port, default 55432), API_URL (default http://127.0.0.1:8080),
-  SILO_METRICS_PORT (the silo's Prometheus endpoint, default 9464; 0 turns it off).
+  SILO_PORT_BASE, GATEWAY_PORT_BASE, DASHBOARD_PORT_BASE (first silo's ports),
+  SILO_METRICS_PORT (first silo's Prometheus endpoint, default 9464, silo i on 9464+i-1; 0 turns them off).
 USAGE
 }
-case "${1:-}" in
-  -h|--help) usage; exit 0 ;;
-  "") ;;
-  *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-esac
+
+demo=false
+silos=1
+dashboard=true
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --demo) demo=true ;;
+    --no-dashboard) dashboard=false ;;
+    --silos)
+      [ $# -ge 2 ] || { echo "run.sh: --silos needs a number" >&2; exit 2; }
+      silos="$2"; shift ;;
+    --silos=*) silos="${1#--silos=}" ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if ! [[ "$silos" =~ ^[0-9]+$ ]] || [ "$silos" -lt 1 ] || [ "$silos" -gt 20 ]; then
+  echo "run.sh: --silos takes a number from 1 to 20, not '$silos'" >&2; exit 2
+fi
 
 command -v dotnet >/dev/null || { echo "run.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+
+# Orleans on Linux binds a port that another process already listens on without an error (both
+# get SO_REUSEPORT), so a second cluster on the same ports would silently share traffic: refuse.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+api_port="$(sed -E 's#^[a-z]+://[^:/]+:?([0-9]*).*#\1#' <<<"$api_url")"
+api_port="${api_port:-80}"
+ports=("$api_port")
+for ((i = 0; i < silos; i++)); do
+  ports+=($((silo_port_base + i)) $((gateway_port_base + i)))
+  if $dashboard; then ports+=($((dashboard_port_base + i))); fi
+done
+for port in "${ports[@]}"; do
+  if port_in_use "$port"; then
+    echo "run.sh: port $port is in use (another CouponBooks still running?); stop it or choose other ports (--help)" >&2
+    exit 1
+  fi
+done
 
 pids=()
 started_pg=false
@@ -37,7 +78,8 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if $started_pg; then scripts/postgres.sh stop --dir "$pg_dir" >&2 || true; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
 if [ -z "${ConnectionStrings__Postgres:-}" ]; then
   ConnectionStrings__Postgres="$(scripts/postgres.sh start --dir "$pg_dir" --port "$pg_port" | tail -n 1)"
@@ -48,31 +90,100 @@ fi
 echo "run.sh: building..." >&2
 dotnet build CouponBooks.sln -c Release -v quiet -nologo >&2
 
+silo_dll=src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll
 echo "run.sh: applying sql/..." >&2
-dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll migrate
+dotnet "$silo_dll" migrate
 
-Database__MigrateOnStart=false Metrics__Port="${SILO_METRICS_PORT:-9464}" dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll &
-pids+=($!)
+started_at="$(date -u '+%Y-%m-%d %H:%M:%S')"
+metrics_port_base="${SILO_METRICS_PORT:-9464}"
+silo_pids=()
+for ((i = 0; i < silos; i++)); do
+  metrics_port=0
+  [ "$metrics_port_base" -eq 0 ] || metrics_port=$((metrics_port_base + i))
+  Database__MigrateOnStart=false \
+  Orleans__SiloPort=$((silo_port_base + i)) Orleans__GatewayPort=$((gateway_port_base + i)) \
+  Dashboard__Enabled=$dashboard Dashboard__Port=$((dashboard_port_base + i)) \
+  Metrics__Port=$metrics_port \
+    dotnet "$silo_dll" &
+  pids+=($!)
+  silo_pids+=($!)
+done
 
 (cd src/Api && exec dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url") &
-pids+=($!)
+api_pid=$!
+pids+=($api_pid)
+
+check_processes() {
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "run.sh: a process exited during start" >&2; exit 1; }; done
+}
 
 for _ in $(seq 1 120); do
   if curl -fsS "$api_url/health/ready" >/dev/null 2>&1; then break; fi
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "run.sh: a process exited during start" >&2; exit 1; }; done
+  check_processes
   sleep 1
 done
 curl -fsS "$api_url/health/ready" >/dev/null 2>&1 || { echo "run.sh: the API did not become ready" >&2; exit 1; }
 
+# Silos that joined since this start, read from the membership table (when psql is at hand).
+active_silos() {
+  local key value
+  local -A cs=()
+  while IFS='=' read -r key value; do
+    [ -n "$key" ] && cs["${key,,}"]="$value"
+  done < <(tr ';' '\n' <<<"$ConnectionStrings__Postgres")
+  PGHOST="${cs[host]:-127.0.0.1}" PGPORT="${cs[port]:-5432}" PGDATABASE="${cs[database]:-}" \
+  PGUSER="${cs[username]:-}" PGPASSWORD="${cs[password]:-}" \
+    psql -X -qtA -c "select count(*) from orleansmembershiptable
+      where deploymentid = '${Orleans__ClusterId:-couponbooks}' and status = 3 and starttime >= '$started_at+00'" 2>/dev/null
+}
+if [ "$silos" -gt 1 ] && command -v psql >/dev/null; then
+  joined=0
+  for _ in $(seq 1 90); do
+    joined="$(active_silos || echo 0)"
+    [ "${joined:-0}" -ge "$silos" ] && break
+    check_processes
+    sleep 1
+  done
+  [ "${joined:-0}" -ge "$silos" ] || { echo "run.sh: only ${joined:-0} of $silos silos joined the cluster" >&2; exit 1; }
+  echo "run.sh: $joined silos joined the cluster" >&2
+fi
+
+if $demo; then
+  echo "run.sh: loading the demo data..." >&2
+  dotnet "$silo_dll" demo >&2 || { echo "run.sh: loading the demo data failed" >&2; exit 1; }
+fi
+
+dashboards=""
+if $dashboard; then
+  for ((i = 0; i < silos; i++)); do dashboards+="    Dashboard:  http://127.0.0.1:$((dashboard_port_base + i))/ (silo $((i + 1)))"$'\n'; done
+fi
 cat >&2 <<READY
 
-  CouponBooks is up.
+  CouponBooks is up ($silos silo(s)).
     API:        $api_url/api/v1
     Swagger UI: $api_url/swagger
-    Metrics:    $api_url/metrics (API), http://127.0.0.1:${SILO_METRICS_PORT:-9464}/metrics (silo; 0 = off)
-    Admin:      admin@example.com / admin-dev-password (Development defaults)
+    Metrics:    $api_url/metrics (API)$( [ "$metrics_port_base" -eq 0 ] || echo ", http://127.0.0.1:$metrics_port_base/metrics (silo 1; silo i on port $metrics_port_base+i-1)")
+${dashboards}    Admin:      admin@example.com / admin-dev-password (Development defaults)
   Press Ctrl-C to stop.
 
 READY
-wait -n "${pids[@]}"
-echo "run.sh: a process exited; shutting down" >&2
+# A silo that stops (Ctrl-C in its place, a crash) leaves the others serving; stop when the API or
+# the last silo exits.
+while :; do
+  exited=""
+  status=0
+  wait -n -p exited "${pids[@]}" || status=$?
+  if [ -z "$exited" ] || [ "$exited" = "$api_pid" ]; then
+    echo "run.sh: the API exited (status $status); shutting down" >&2
+    break
+  fi
+  alive=()
+  for pid in "${silo_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+  silo_pids=("${alive[@]}")
+  pids=("${silo_pids[@]}" "$api_pid")
+  if [ ${#silo_pids[@]} -eq 0 ]; then
+    echo "run.sh: the last silo exited (status $status); shutting down" >&2
+    break
+  fi
+  echo "run.sh: a silo (pid $exited) exited with status $status; ${#silo_pids[@]} silo(s) still serve" >&2
+done

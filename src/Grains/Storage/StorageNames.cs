@@ -8,4 +8,6 @@ public static class StorageNames
     public const string UserSecurity = "coupon-books.user-security";
 
     public const string Job = "coupon-books.job";
+
+    public const string Demo = "coupon-books.demo";
 }

@@ -26,7 +26,8 @@ public sealed class SiloMetricsOptions
 public static class SiloObservability
 {
     /// <summary>Console logs: one JSON object a line outside Development (plain text in Development), with trace ids; <c>Logging:Console:FormatterName</c> overrides.</summary>
-    public static HostApplicationBuilder AddSiloLogging(this HostApplicationBuilder builder)
+    public static TBuilder AddSiloLogging<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
     {
         var environment = builder.Environment;
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
@@ -47,7 +48,8 @@ public static class SiloObservability
     }
 
     /// <summary>The Prometheus scrape endpoint of this silo, when <c>Metrics:Port</c> is set.</summary>
-    public static HostApplicationBuilder AddSiloMetrics(this HostApplicationBuilder builder, SiloEndpointOptions endpoints)
+    public static TBuilder AddSiloMetrics<TBuilder>(this TBuilder builder, SiloEndpointOptions endpoints)
+        where TBuilder : IHostApplicationBuilder
     {
         var metrics = builder.Configuration.GetSection(SiloMetricsOptions.Section).Get<SiloMetricsOptions>() ?? new SiloMetricsOptions();
         if (metrics.Port is not ({ } port and > 0))
