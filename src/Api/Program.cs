@@ -43,6 +43,7 @@ app.UseSwaggerUI(ui =>
     ui.DocumentTitle = "CouponBooks API";
     ui.EnablePersistAuthorization();
 });
+app.UseWebConsole();
 app.UseAuthentication();
 app.UseAuthorization();
 
