@@ -47,6 +47,14 @@ fi
 echo "run.sh: building..." >&2
 dotnet build CouponBooks.sln -c Release -v quiet -nologo >&2
 
+# --- web console: built from web/ when its sources changed, served by the API at /console/ ---
+if web/build.sh >&2; then
+  export Console__Root="$PWD/web/dist"
+else
+  echo "run.sh: the web console was not built; the API runs without it (/console/ says how to build it)" >&2
+fi
+# --- end web console ---
+
 echo "run.sh: applying sql/..." >&2
 dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll migrate
 
@@ -67,6 +75,7 @@ cat >&2 <<READY
 
   CouponBooks is up.
     API:        $api_url/api/v1
+    Console:    $api_url/console/
     Swagger UI: $api_url/swagger
     Admin:      admin@example.com / admin-dev-password (Development defaults)
   Press Ctrl-C to stop.

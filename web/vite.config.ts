@@ -17,6 +17,8 @@ export default defineConfig({
     emptyOutDir: true,
     // No data: URLs, so a strict Content-Security-Policy (img-src 'self') still shows everything.
     assetsInlineLimit: 0,
+    // The build is a few seconds on a shared machine; its plugin-timing report is noise in ./test.sh's output.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
   server: {
     proxy: { '/api': api, '/health': api },

@@ -84,7 +84,8 @@ async function step(page, name, action) {
 
 /** Saves a screenshot of the whole page, after dismissing the toasts so they hide nothing (which also exercises their buttons). */
 async function shoot(page, name) {
-  for (const close of await page.getByRole('button', { name: 'Dismiss message' }).all()) await close.click()
+  const dismiss = page.getByRole('button', { name: 'Dismiss message' })
+  for (let left = await dismiss.count(); left > 0; left = await dismiss.count()) await dismiss.first().click({ timeout: 2000 }).catch(() => {})
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
 }
 
