@@ -252,6 +252,40 @@ test('an administrator creates a book, generates codes, uploads a CSV and distri
     await shoot(page, '07-admin-audit')
   })
 
+  await step(page, 'the audit page reads the audit contract: entries, filters and paging', async () => {
+    // Answers in the shape of GET /api/v1/audit, so the page is checked against the contract whatever this server has.
+    const seen = []
+    const entry = (id, action, targetType, details) => ({
+      id, at: '2026-11-27T10:00:00Z', actorId: '0198f0c2-0000-7000-8000-00000000000a', actorEmail: 'boss@example.com',
+      action, targetType, targetId: '0198f0c2-0000-7000-8000-0000000000b1', details,
+    })
+    await page.route('**/api/v1/audit?*', (route) => {
+      const url = new URL(route.request().url())
+      seen.push(url.searchParams)
+      const second = url.searchParams.get('cursor') === 'page-2'
+      return route.fulfill({
+        json: second
+          ? { items: [entry('3', 'pool.created', 'pool', { name: 'Regulars' })], nextCursor: null }
+          : { items: [entry('1', 'book.codes-generated', 'book', { count: 300, pattern: 'E2E-####' }), entry('2', 'user.updated', 'user', { disabled: true })], nextCursor: 'page-2' },
+      })
+    })
+    await page.getByLabel('Action').selectOption('book.codes-generated')
+    await page.getByLabel('Actor id').fill('0198f0c2-0000-7000-8000-00000000000a')
+    await page.getByRole('button', { name: 'Filter' }).click()
+    const rows = page.locator('[data-testid="audit-table"] tbody tr')
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-table"] tbody tr').length === 2)
+    assert.match(await rows.nth(0).textContent(), /boss@example\.com.*book\.codes-generated.*count.*300/s)
+    assert.equal(await rows.nth(0).getByRole('link').getAttribute('href'), '/console/admin/books/0198f0c2-0000-7000-8000-0000000000b1')
+    const filtered = seen[seen.length - 1]
+    assert.equal(filtered.get('action'), 'book.codes-generated')
+    assert.equal(filtered.get('actorId'), '0198f0c2-0000-7000-8000-00000000000a')
+    await page.getByRole('button', { name: 'Load more' }).click()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-table"] tbody tr').length === 3)
+    assert.equal(seen[seen.length - 1].get('cursor'), 'page-2')
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0, 'the last page offers no more')
+    await page.unroute('**/api/v1/audit?*')
+  })
+
   assert.deepEqual(problems, [], 'the console logged no script errors')
   await context.close()
 })
