@@ -90,6 +90,14 @@ fi
 echo "run.sh: building..." >&2
 dotnet build CouponBooks.sln -c Release -v quiet -nologo >&2
 
+# --- web console: built from web/ when its sources changed, served by the API at /console/ ---
+if web/build.sh >&2; then
+  export Console__Root="$PWD/web/dist"
+else
+  echo "run.sh: the web console was not built; the API runs without it (/console/ says how to build it)" >&2
+fi
+# --- end web console ---
+
 silo_dll=src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll
 echo "run.sh: applying sql/..." >&2
 dotnet "$silo_dll" migrate
@@ -161,6 +169,7 @@ cat >&2 <<READY
 
   CouponBooks is up ($silos silo(s)).
     API:        $api_url/api/v1
+    Console:    $api_url/console/
     Swagger UI: $api_url/swagger
     Metrics:    $api_url/metrics (API)$( [ "$metrics_port_base" -eq 0 ] || echo ", http://127.0.0.1:$metrics_port_base/metrics (silo 1; silo i on port $metrics_port_base+i-1)")
 ${dashboards}    Admin:      admin@example.com / admin-dev-password (Development defaults)

@@ -16,5 +16,19 @@ if [ -z "${ConnectionStrings__Postgres:-}" ]; then
   export ConnectionStrings__Postgres
 fi
 
+# --- web console: Chromium for its e2e journeys (tests/CouponBooks.Tests/WebConsole) and the build they test ---
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing Debian's chromium for the web console's e2e tests..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation >/dev/null
+  else
+    echo "test.sh: /usr/bin/chromium is missing (as root: apt-get install chromium); the web console's e2e test will fail" >&2
+  fi
+fi
+web/build.sh >&2
+# --- end web console ---
+
 dotnet build CouponBooks.sln -c Release -nologo -v quiet
 dotnet test CouponBooks.sln -c Release --no-build --logger "console;verbosity=normal" "$@"

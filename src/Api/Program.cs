@@ -50,6 +50,7 @@ app.UseSwaggerUI(ui =>
     ui.DocumentTitle = "CouponBooks API";
     ui.EnablePersistAuthorization();
 });
+app.UseWebConsole();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
