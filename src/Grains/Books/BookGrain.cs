@@ -225,6 +225,7 @@ internal sealed class BookGrain(
 
         _supply ??= new FreeCodeSupply(dataSource, Id);
         long given = already.Values.Sum();
+        long skippedUser = 0, skippedBook = 0;
         bool exhausted = false;
         var pending = new Queue<Guid>(plan.Recipients());
         while (pending.Count > 0 && !exhausted)
@@ -234,9 +235,12 @@ internal sealed class BookGrain(
             while (batch.Count < DistributionBatch && pending.Count > 0)
             {
                 var user = pending.Peek();
-                if (CheckLimits(counts, user) is { Code: ErrorCode.BookLimitReached or ErrorCode.PerUserLimitReached or ErrorCode.BookNotActive })
+                // The plan left room for this coupon, but single assignments may have used it since (they interleave).
+                if (CheckLimits(counts, user) is { } refusal)
                 {
                     pending.Dequeue();
+                    skippedUser += refusal.Code == ErrorCode.PerUserLimitReached ? 1 : 0;
+                    skippedBook += refusal.Code == ErrorCode.PerUserLimitReached ? 0 : 1;
                     continue;
                 }
 
@@ -247,11 +251,13 @@ internal sealed class BookGrain(
                     break;
                 }
 
-                if (!_inFlight.Add(free.Code))
+                // Other assignments interleaved while the supply refilled: the loop looks at the limits again first.
+                if (_inFlight.Contains(free.Code) || CheckLimits(counts, user) is not null)
                 {
                     continue;
                 }
 
+                _inFlight.Add(free.Code);
                 counts.Add(user);
                 batch.Add((free, pending.Dequeue()));
             }
@@ -282,7 +288,7 @@ internal sealed class BookGrain(
         }
 
         logger.LogInformation("Distributed {Given} coupons of book {BookId} ({Mode})", given, Id, spec.Mode);
-        return Outcome<DistributionResult>.Success(plan.Result(given, exhausted));
+        return Outcome<DistributionResult>.Success(plan.Result(given, exhausted, skippedUser, skippedBook));
     }
 
     /// <summary>Ends a batch's reservations: codes leave the in-flight set, and users whose code was not given get their count back.</summary>

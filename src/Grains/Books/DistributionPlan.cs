@@ -31,8 +31,9 @@ internal sealed class DistributionPlan
     /// <summary>Coupons still to give.</summary>
     public long Planned => _grants.Values.Sum(v => (long)v);
 
-    public DistributionResult Result(long assigned, bool exhausted) =>
-        new(Requested, assigned, SkippedUserLimit, SkippedBookLimit, exhausted, Seed);
+    /// <summary>The result, with what the run itself had to skip because other assignments used the room the plan saw.</summary>
+    public DistributionResult Result(long assigned, bool exhausted, long lateSkippedUser = 0, long lateSkippedBook = 0) =>
+        new(Requested, assigned, SkippedUserLimit + lateSkippedUser, SkippedBookLimit + lateSkippedBook, exhausted, Seed);
 
     /// <summary>One entry per coupon to give, members interleaved so that a shortage falls evenly.</summary>
     public IEnumerable<Guid> Recipients()
