@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
 using CouponBooks.Api.Hosting;
 
 namespace CouponBooks.Api.Http;
@@ -21,6 +22,9 @@ internal static class ProblemDetailsSetup
                 }
             }
 
+            // Every problem says what happened in words (API.md lists `detail` among the members), also those the framework makes.
+            problem.Detail ??= DefaultDetail(problem.Status, context.HttpContext.Request);
+
             // The trace id the request's log lines carry, in place of the framework's default (the full W3C activity id).
             if (!problem.Extensions.TryGetValue("traceId", out var trace) || Equals(trace, Activity.Current?.Id))
             {
@@ -32,4 +36,17 @@ internal static class ProblemDetailsSetup
         services.AddExceptionHandler<ApiExceptionHandler>();
         return services;
     }
+
+    private static string DefaultDetail(int? status, HttpRequest request) => status switch
+    {
+        StatusCodes.Status400BadRequest => "The request is not valid.",
+        StatusCodes.Status401Unauthorized => "Send a valid access token (Authorization: Bearer ...).",
+        StatusCodes.Status403Forbidden => "Your role does not allow this request.",
+        StatusCodes.Status404NotFound => $"Nothing is at {request.Path}.",
+        StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path}.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json (or as the endpoint documents).",
+        StatusCodes.Status503ServiceUnavailable => "The service cannot reach its storage or cluster right now; try again shortly.",
+        _ => ReasonPhrases.GetReasonPhrase(status ?? StatusCodes.Status500InternalServerError),
+    };
 }
