@@ -51,7 +51,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     /// <summary>Faults that mean "a part of the system cannot be reached now", not "this request is wrong".</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
-        SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => true,
+        SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException or StorageUnavailableException => true,
         System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException => true,
         TimeoutException => true,
         PostgresException postgres => IsUnavailableState(postgres.SqlState),
