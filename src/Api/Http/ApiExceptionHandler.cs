@@ -55,6 +55,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException or StorageUnavailableException => true,
+        // The client could not open a connection to a gateway (a silo that was just killed, say).
+        Orleans.Runtime.Messaging.ConnectionFailedException => true,
         System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException => true,
         TimeoutException => true,
         PostgresException postgres => IsUnavailableState(postgres.SqlState),
