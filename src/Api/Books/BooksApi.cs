@@ -132,6 +132,11 @@ public static class BooksApi
 
     private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonObject body, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
+        if (JsonBodies.HasDuplicateMembers(body))
+        {
+            return JsonBodies.DuplicateMembers();
+        }
+
         var errors = new FieldErrors();
         var patch = BookInput.Patch(body, errors);
         if (patch is null)
@@ -201,7 +206,21 @@ public static class BooksApi
         Stream body;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(http.RequestAborted);
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync(http.RequestAborted);
+            }
+            catch (InvalidDataException tooLarge) when (tooLarge.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase))
+            {
+                return ApiProblems.Problem(ErrorCode.PayloadTooLarge, $"The body is over {MaxUploadBytes / (1024 * 1024)} MiB.");
+            }
+            catch (Exception malformed) when (malformed is InvalidDataException or IOException && !http.RequestAborted.IsCancellationRequested)
+            {
+                // No boundary, or a body that is not the multipart its Content-Type announces.
+                return ApiProblems.ValidationFailed("file", $"The multipart body cannot be read: {malformed.Message}");
+            }
+
             if (form.Files.GetFile("file") is not { } file)
             {
                 return ApiProblems.ValidationFailed("file", "The multipart body needs a field named file.");

@@ -29,9 +29,9 @@ public static class CouponCommands
         }
 
         string? key = headers.Count == 1 ? headers[0] : null;
-        if (key is null || key.Length is 0 or > MaxKeyLength)
+        if (!IsValidKey(key))
         {
-            return ApiProblems.ValidationFailed(IdempotencyHeader, $"Send one {IdempotencyHeader} of 1..{MaxKeyLength} characters.");
+            return ApiProblems.ValidationFailed(IdempotencyHeader, $"Send one {IdempotencyHeader} of 1..{MaxKeyLength} characters, none of them a control character.");
         }
 
         var caller = Caller.From(http.User);
@@ -40,6 +40,9 @@ public static class CouponCommands
         ApiMetrics.CouponCommandAnswered(command.Kind, result.Outcome, result.Replayed);
         return Answer(http, result.Outcome, successStatus, result.TraceId);
     }
+
+    /// <summary>1..255 characters and no control character (a NUL, for one, cannot be stored).</summary>
+    public static bool IsValidKey(string? key) => key is { Length: >= 1 and <= MaxKeyLength } && !key.Any(char.IsControl);
 
     private static IResult Answer(HttpContext http, Outcome<CouponView> outcome, int successStatus, string? traceId)
     {

@@ -15,7 +15,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
             return true;
         }
 
-        var (code, detail, errors) = Classify(exception);
+        var (code, detail, errors) = Classify(exception, context.Request);
         if (code is null)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
@@ -33,10 +33,13 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
 
-    private static (ErrorCode? Code, string? Detail, Dictionary<string, string[]>? Errors) Classify(Exception exception)
+    private static (ErrorCode? Code, string? Detail, Dictionary<string, string[]>? Errors) Classify(Exception exception, HttpRequest request)
     {
         switch (exception)
         {
+            // The JSON reader cannot decode a body whose Content-Type names a charset .NET does not know.
+            case InvalidOperationException when HasUnknownCharset(request):
+                return (ErrorCode.UnsupportedMediaType, "The request body's charset is not a known encoding; send UTF-8.", null);
             case BadHttpRequestException bad when ApiProblems.CodeForStatus(bad.StatusCode) is { } code:
                 return code == ErrorCode.ValidationFailed
                     ? (code, "The request could not be read.", new() { [FieldOf(bad)] = [Describe(bad)] })
@@ -51,7 +54,9 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     /// <summary>Faults that mean "a part of the system cannot be reached now", not "this request is wrong".</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
-        SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException => true,
+        SiloUnavailableException or OrleansMessageRejectionException or GatewayTooBusyException or StorageUnavailableException => true,
+        // The client could not open a connection to a gateway (a silo that was just killed, say).
+        Orleans.Runtime.Messaging.ConnectionFailedException => true,
         System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException => true,
         TimeoutException => true,
         PostgresException postgres => IsUnavailableState(postgres.SqlState),
@@ -66,6 +71,24 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     // Connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown (57).
     private static bool IsUnavailableState(string sqlState) => sqlState.StartsWith("08", StringComparison.Ordinal)
         || sqlState.StartsWith("53", StringComparison.Ordinal) || sqlState.StartsWith("57", StringComparison.Ordinal);
+
+    private static bool HasUnknownCharset(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || type.Charset.Value is not { Length: > 0 } charset)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = System.Text.Encoding.GetEncoding(charset.Trim('"'));
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
 
     private static string FieldOf(BadHttpRequestException bad) =>
         bad.InnerException is JsonException { Path: { Length: > 1 } path } ? path.TrimStart('$', '.') : "body";

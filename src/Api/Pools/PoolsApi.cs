@@ -217,7 +217,7 @@ public static class PoolsApi
             1 => http.Request.Headers[CouponCommands.IdempotencyHeader][0],
             _ => string.Empty,
         };
-        errors.Check(key is null || key.Length is >= 1 and <= CouponCommands.MaxKeyLength, CouponCommands.IdempotencyHeader, "Send one Idempotency-Key of 1..255 characters.");
+        errors.Check(key is null || CouponCommands.IsValidKey(key), CouponCommands.IdempotencyHeader, "Send one Idempotency-Key of 1..255 characters, none of them a control character.");
         if (errors.Any)
         {
             return errors.ToProblem();

@@ -88,6 +88,11 @@ public static class UsersApi
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> PatchAsync(
         Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, AuditLog audit, HttpContext http)
     {
+        if (JsonBodies.HasDuplicateMembers(body))
+        {
+            return JsonBodies.DuplicateMembers();
+        }
+
         var errors = new FieldErrors();
         var patch = ReadPatch(body, errors);
         var caller = Caller.From(http.User);

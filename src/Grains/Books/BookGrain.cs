@@ -304,26 +304,29 @@ internal sealed class BookGrain(
         }
     }
 
-    /// <summary>Counts the assignment, has the coupon write it, and gives the count back if it did not happen.</summary>
+    /// <summary>
+    /// Counts the assignment, has the coupon write it, and gives the count back if the coupon refused. A call that
+    /// failed (database or silo unreachable, timeout) may have been written all the same, so it keeps its count: the
+    /// book may then give one coupon fewer than its limit until the counts are rebuilt, but never one more.
+    /// </summary>
     private async Task<Outcome<CouponView>> AssignCountedAsync(
         AssignmentCounts counts, string code, FreeCoupon? known, Guid userId, Guid actorId, IdempotencyTicket? ticket)
     {
         counts.Add(userId);
         _inFlight.Add(code);
-        bool assigned = false;
         try
         {
             var outcome = await GrainFactory.GetGrain<ICouponGrain>(code).AssignAsync(Id, userId, actorId, known, ticket);
-            assigned = !outcome.IsRefused;
+            if (outcome.IsRefused)
+            {
+                counts.Remove(userId);
+            }
+
             return outcome;
         }
         finally
         {
             _inFlight.Remove(code);
-            if (!assigned)
-            {
-                counts.Remove(userId);
-            }
         }
     }
 

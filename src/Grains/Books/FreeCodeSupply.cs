@@ -29,10 +29,18 @@ internal sealed class FreeCodeSupply(NpgsqlDataSource dataSource, Guid bookId)
 
             // Interleaved callers share one refill; others may empty the queue before this caller takes from it.
             var refill = _refilling ??= RefillAsync();
-            int found = await refill;
-            if (ReferenceEquals(_refilling, refill))
+            int found;
+            try
             {
-                _refilling = null;
+                found = await refill;
+            }
+            finally
+            {
+                // A failed refill (the database unreachable) is forgotten too, so the next caller tries again.
+                if (ReferenceEquals(_refilling, refill))
+                {
+                    _refilling = null;
+                }
             }
 
             if (found == 0 || ++fruitless > 3)

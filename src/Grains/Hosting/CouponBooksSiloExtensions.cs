@@ -35,6 +35,8 @@ public static class CouponBooksSiloExtensions
             options.ConnectionString = connectionString;
         });
 
+        silo.AddIncomingGrainCallFilter<StorageFaultFilter>();
+
         var services = silo.Services;
         services.AddSingleton(_ => CreateDataSource(connectionString));
         services.AddSingleton(TimeProvider.System);

@@ -18,9 +18,12 @@ public static class TestPostgres
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     /// <summary>Creates a new, migrated database and returns its connection string.</summary>
-    public static async Task<string> CreateDatabaseAsync()
+    public static async Task<string> CreateDatabaseAsync() => await CreateDatabaseOnAsync(await Server.Value);
+
+    /// <summary>Creates a new, migrated database on the given server (a <see cref="DedicatedPostgres"/>, say).</summary>
+    public static async Task<string> CreateDatabaseOnAsync(string serverConnectionString)
     {
-        var server = new NpgsqlConnectionStringBuilder(await Server.Value);
+        var server = new NpgsqlConnectionStringBuilder(serverConnectionString);
         string name = $"cb_test_{Guid.NewGuid():N}";
         await using (var connection = new NpgsqlConnection(server.ConnectionString))
         {
@@ -61,7 +64,7 @@ public static class TestPostgres
         return output.Trim().Split('\n')[^1].Trim();
     }
 
-    private static async Task<string> RunAsync(string file, string arguments)
+    internal static async Task<string> RunAsync(string file, string arguments)
     {
         using var process = Process.Start(new ProcessStartInfo(file, arguments)
         {

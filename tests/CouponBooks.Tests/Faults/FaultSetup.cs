@@ -1,0 +1,50 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using CouponBooks.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace CouponBooks.Tests.Faults;
+
+/// <summary>
+/// The fault tests stop, kill and restart processes and measure recovery times, so they run one at a time and
+/// alone, after the tests that run in parallel.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FaultsCollection
+{
+    public const string Name = "faults";
+}
+
+/// <summary>Setup the fault tests share.</summary>
+public static class FaultSetup
+{
+    public static Dictionary<string, string> AdminSettings() => new()
+    {
+        ["Admin:Email"] = ApiFixture.AdminEmail,
+        ["Admin:Password"] = ApiFixture.AdminPassword,
+    };
+
+    /// <summary>A client logged in as <paramref name="email"/>, trying until the cluster answers.</summary>
+    public static async Task<HttpClient> ClientAsync(WebApplicationFactory<Program> api, string email, string password, TimeSpan? within = null)
+    {
+        var client = api.CreateClient();
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
+            if (response.IsSuccessStatusCode)
+            {
+                var tokens = (await response.Content.ReadFromJsonAsync<Tokens>())!;
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+                return client;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"login of {email} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(200);
+        }
+    }
+
+    public static Task<HttpClient> AdminAsync(WebApplicationFactory<Program> api) => ClientAsync(api, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
+
+    public static string Seconds(TimeSpan time) => $"{time.TotalSeconds:F1} s";
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CouponBooks.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace CouponBooks.Tests.Faults;
+
+/// <summary>Every silo killed and started again: all state comes back from PostgreSQL.</summary>
+[Collection(FaultsCollection.Name)]
+public sealed class SiloRestartTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task After_every_silo_is_killed_and_started_again_books_coupons_users_pools_and_keys_are_as_they_were()
+    {
+        string connectionString = await TestPostgres.CreateDatabaseAsync();
+        string clusterId = $"silo-restart-{Guid.NewGuid():N}";
+        SiloChildProcess[] silos = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloChildProcess.StartAsync(connectionString, clusterId, FaultSetup.AdminSettings())));
+        try
+        {
+            await using var api = new ApiFixture.ApiFactory(ApiFixture.ApiSettings(connectionString, clusterId));
+            using var admin = await FaultSetup.AdminAsync(api);
+
+            // Users: one plain, one to be disabled, one to be made an admin.
+            var u1 = await ApiCalls.RegisterAsync(api.CreateClient());
+            var u2 = await ApiCalls.RegisterAsync(api.CreateClient());
+            var u3 = await ApiCalls.RegisterAsync(api.CreateClient());
+            var u1Tokens = await ApiCalls.LoginAsync(api.CreateClient(), u1.Email, u1.Password);
+            using var c1 = Bearer(api.CreateClient(), u1Tokens.AccessToken);
+            using var c2 = await FaultSetup.ClientAsync(api, u2.Email, u2.Password);
+            using var c3 = await FaultSetup.ClientAsync(api, u3.Email, u3.Password);
+
+            // A book at both of its limits, with coupons in every state.
+            var (book, _) = await CouponCalls.BookWithCodesAsync(admin, 10,
+                new { name = "Restarted", maxAssignmentsPerUser = 2, maxTotalAssignments = 3, maxRedemptionsPerCoupon = 2, lockTtlSeconds = 3600 });
+            Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/books/{book}", CouponCalls.Json("""{"description":"patched before the restart"}"""))).StatusCode);
+            string locked = Code(await CouponCalls.AssignOkAsync(c1, book));
+            string onceRedeemed = Code(await CouponCalls.AssignOkAsync(c1, book));
+            string redeemed = Code(await CouponCalls.AssignOkAsync(c3, book));
+            var keyedLock = await CouponCalls.ActAsync(c1, locked, "lock", key: "restart-lock");
+            Assert.Equal(HttpStatusCode.OK, keyedLock.StatusCode);
+            string keyedLockBody = await keyedLock.Content.ReadAsStringAsync();
+            await CouponCalls.ActOkAsync(c1, onceRedeemed, "lock");
+            await CouponCalls.ActOkAsync(c1, onceRedeemed, "redeem");
+            for (int i = 0; i < 2; i++)
+            {
+                await CouponCalls.ActOkAsync(c3, redeemed, "lock");
+                await CouponCalls.ActOkAsync(c3, redeemed, "redeem");
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/users/{u2.Id}", CouponCalls.Json("""{"disabled":true}"""))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/users/{u3.Id}", CouponCalls.Json("""{"role":"ADMIN","displayName":"Promoted"}"""))).StatusCode);
+
+            var poolResponse = await admin.PostAsJsonAsync("/api/v1/pools", new { name = "Restart pool", description = "three members" });
+            Assert.Equal(HttpStatusCode.Created, poolResponse.StatusCode);
+            var pool = JsonDocument.Parse(await poolResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/v1/pools/{pool}/members", new { userIds = new[] { u1.Id, u2.Id }, emails = new[] { u3.Email.ToUpperInvariant() } })).StatusCode);
+
+            string[] reads =
+            [
+                $"/api/v1/books/{book}", $"/api/v1/books/{book}/coupons", $"/api/v1/coupons/{locked}", $"/api/v1/coupons/{onceRedeemed}",
+                $"/api/v1/coupons/{redeemed}", $"/api/v1/coupons/{locked}/history", $"/api/v1/coupons/{onceRedeemed}/history",
+                $"/api/v1/coupons/{redeemed}/history", $"/api/v1/users/{u1.Id}", $"/api/v1/users/{u2.Id}", $"/api/v1/users/{u3.Id}",
+                $"/api/v1/users/{u1.Id}/coupons", $"/api/v1/pools/{pool}", $"/api/v1/pools/{pool}/members",
+            ];
+            var before = new Dictionary<string, JsonNode?>();
+            foreach (string path in reads)
+            {
+                before[path] = await ReadAsync(admin, path);
+            }
+
+            // Kill every silo, then start them again on their ports.
+            foreach (var silo in silos)
+            {
+                silo.Kill();
+            }
+
+            var restart = Stopwatch.StartNew();
+            await Task.WhenAll(silos.Select(s => s.StartAgainAsync()));
+            var started = restart.Elapsed;
+            var serving = await ServingAgainAsync(admin, $"/api/v1/books/{book}", TimeSpan.FromSeconds(60));
+            output.WriteLine($"restart of every silo: silos active again after {FaultSetup.Seconds(started)}, the Api serving again after {FaultSetup.Seconds(restart.Elapsed)} ({serving} requests answered 503 meanwhile)");
+
+            foreach (string path in reads)
+            {
+                var after = await ReadAsync(admin, path);
+                Assert.True(JsonNode.DeepEquals(before[path], after), $"{path} changed across the restart:\nbefore {before[path]}\nafter  {after}");
+            }
+
+            // Limits are counted from the database: u1 holds two, the book gave out three.
+            await ApiCalls.AssertProblemAsync(await CouponCalls.AssignAsync(c1, book), HttpStatusCode.Conflict, "book-limit-reached");
+            Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/books/{book}", CouponCalls.Json("""{"maxTotalAssignments":10}"""))).StatusCode);
+            await ApiCalls.AssertProblemAsync(await CouponCalls.AssignAsync(c1, book), HttpStatusCode.Conflict, "per-user-limit-reached");
+
+            // Coupon states: the lock held, the redemption counts held, a finally redeemed coupon stays so.
+            var replay = await CouponCalls.ActAsync(c1, locked, "lock", key: "restart-lock");
+            Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(keyedLockBody), JsonNode.Parse(await replay.Content.ReadAsStringAsync())), "the idempotent replay changed");
+            Assert.Equal(1, (await CouponCalls.ActOkAsync(c1, locked, "redeem")).GetProperty("redemptionCount").GetInt32());
+            await CouponCalls.ActOkAsync(c1, onceRedeemed, "lock");
+            var final = await CouponCalls.ActOkAsync(c1, onceRedeemed, "redeem");
+            Assert.Equal(("REDEEMED", 2), (final.GetProperty("state").GetString(), final.GetProperty("redemptionCount").GetInt32()));
+            await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(c3, redeemed, "lock"), HttpStatusCode.Conflict, "invalid-transition");
+
+            // Users: the disabled one stays disabled, the promoted one is an admin, refresh tokens still rotate.
+            await ApiCalls.AssertProblemAsync(await c2.GetAsync("/api/v1/users/me"), HttpStatusCode.Unauthorized, "unauthorized");
+            await ApiCalls.AssertProblemAsync(await api.CreateClient().PostAsJsonAsync("/api/v1/auth/login", new { email = u2.Email, password = u2.Password }), HttpStatusCode.Forbidden, "account-disabled");
+            using var promoted = await FaultSetup.ClientAsync(api, u3.Email, u3.Password);
+            Assert.Equal(HttpStatusCode.OK, (await promoted.GetAsync($"/api/v1/users?email={Uri.EscapeDataString(u1.Email)}")).StatusCode);
+            using var anonymous = api.CreateClient();
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = u1Tokens.RefreshToken })).StatusCode);
+            await ApiCalls.AssertProblemAsync(await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = u1Tokens.RefreshToken }), HttpStatusCode.Unauthorized, "unauthorized");
+
+            // Pools: the members are still there.
+            var members = (await ReadAsync(admin, $"/api/v1/pools/{pool}/members"))!["items"]!.AsArray().Select(m => m!["id"]!.GetValue<Guid>()).ToHashSet();
+            Assert.Equal(new HashSet<Guid> { u1.Id, u2.Id, u3.Id }, members);
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<JsonNode?> ReadAsync(HttpClient client, string path)
+    {
+        var response = await client.GetAsync(path);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text);
+    }
+
+    /// <summary>Asks until the Api answers 200 again; answers how many 503s came first. Anything else fails the test.</summary>
+    private static async Task<int> ServingAgainAsync(HttpClient client, string path, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        for (int unavailable = 0; ; unavailable++)
+        {
+            var response = await client.GetAsync(path);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return unavailable;
+            }
+
+            await ApiCalls.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+            Assert.True(DateTime.UtcNow < deadline, $"the Api did not serve again within {within}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static HttpClient Bearer(HttpClient client, string token)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static string Code(JsonElement coupon) => coupon.GetProperty("code").GetString()!;
+}

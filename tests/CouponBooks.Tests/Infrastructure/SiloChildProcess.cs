@@ -1,0 +1,185 @@
+using System.Diagnostics;
+
+namespace CouponBooks.Tests.Infrastructure;
+
+/// <summary>
+/// A silo in an operating-system process of its own (the built <c>CouponBooks.Silo.dll</c>), so a test can kill it
+/// with SIGKILL and nothing of it survives but what it wrote to PostgreSQL. It keeps its ports across restarts, as a
+/// silo restarted by an operator would.
+/// </summary>
+public sealed class SiloChildProcess : IAsyncDisposable
+{
+    private const int ActiveStatus = 3;
+    private readonly Dictionary<string, string> _settings;
+    private readonly Queue<string> _output = new();
+    private Process? _process;
+
+    private SiloChildProcess(Dictionary<string, string> settings, string connectionString, string clusterId, int siloPort, int gatewayPort)
+    {
+        _settings = settings;
+        ConnectionString = connectionString;
+        ClusterId = clusterId;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+    }
+
+    public string ConnectionString { get; }
+
+    public string ClusterId { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
+    /// <summary>The silo's own build output, of the configuration the tests were built in (it has the silo's runtime config).</summary>
+    private static string SiloDirectory
+    {
+        get
+        {
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            string configuration = framework.Parent!.Name;
+            return Path.Combine(TestPostgres.RepositoryRoot, "src", "Silo", "bin", configuration, framework.Name);
+        }
+    }
+
+    /// <summary>The last lines the silo wrote, for failure messages.</summary>
+    public string RecentOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join("\n", _output);
+            }
+        }
+    }
+
+    /// <summary>Starts a silo process and waits until the membership table lists it as active.</summary>
+    public static async Task<SiloChildProcess> StartAsync(string connectionString, string clusterId, IDictionary<string, string>? extra = null)
+    {
+        int siloPort = TestPostgres.FreeTcpPort();
+        int gatewayPort = TestPostgres.FreeTcpPort();
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Orleans:ClusterId"] = clusterId,
+            ["Orleans:ServiceId"] = clusterId,
+            ["Orleans:SiloPort"] = siloPort.ToString(),
+            ["Orleans:GatewayPort"] = gatewayPort.ToString(),
+            ["Orleans:AdvertisedHost"] = "127.0.0.1",
+            ["Database:MigrateOnStart"] = "false",
+            ["Identity:BcryptWorkFactor"] = "4",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Orleans"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        var silo = new SiloChildProcess(settings, connectionString, clusterId, siloPort, gatewayPort);
+        await silo.StartAgainAsync();
+        return silo;
+    }
+
+    /// <summary>Starts the process again (after <see cref="Kill"/>) on the same ports, as a new incarnation of the silo.</summary>
+    public async Task StartAgainAsync(TimeSpan? timeout = null)
+    {
+        if (_process is { HasExited: false })
+        {
+            throw new InvalidOperationException("The silo is running.");
+        }
+
+        _process?.Dispose();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = SiloDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(SiloDirectory, "CouponBooks.Silo.dll"));
+        foreach (var (key, value) in _settings)
+        {
+            info.ArgumentList.Add($"--{key}={value}");
+        }
+
+        // The test run's own settings must not leak into the silo: it gets everything on its command line.
+        info.Environment.Remove("ConnectionStrings__Postgres");
+        info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
+
+        var started = DateTime.UtcNow;
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the silo process.");
+        process.OutputDataReceived += (_, e) => Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = started + (timeout ?? TimeSpan.FromSeconds(90));
+        while (!await IsActiveSinceAsync(started))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The silo process exited with {process.ExitCode} during start:\n{RecentOutput}");
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The silo on port {SiloPort} did not become active within {deadline - started}:\n{RecentOutput}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>SIGKILL: the process ends at once, without leaving the cluster or finishing anything.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<bool> IsActiveSinceAsync(DateTime started)
+    {
+        try
+        {
+            return await TestDb.ScalarAsync<long>(ConnectionString,
+                "select count(*) from orleansmembershiptable where deploymentid = $1 and port = $2 and status = $3 and starttime >= $4",
+                ClusterId, SiloPort, ActiveStatus, started.AddSeconds(-5)) > 0;
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            return false;
+        }
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            while (_output.Count > 200)
+            {
+                _output.Dequeue();
+            }
+        }
+    }
+}
