@@ -274,7 +274,13 @@ internal sealed class BookGrain(
             }
             catch
             {
-                Release(counts, batch, []);
+                // The batch's outcome is unknown (it may have committed): its codes leave the in-flight set, but its users
+                // keep their counts, so the book errs towards giving fewer, never more, until it reloads its counts.
+                foreach (var (coupon, _) in batch)
+                {
+                    _inFlight.Remove(coupon.Code);
+                }
+
                 throw;
             }
 
