@@ -11,6 +11,12 @@ public sealed class ClusterClientOptions
     public string ClusterId { get; set; } = "couponbooks";
 
     public string ServiceId { get; set; } = "couponbooks";
+
+    /// <summary>
+    /// How long a grain call may go unanswered before the request fails with 503 (a silo that died with the call in
+    /// flight never answers). Long calls (a job's start, the demo load) carry their own, longer timeout.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 internal static class ClusterClientSetup
@@ -35,6 +41,7 @@ internal static class ClusterClientSetup
             // Find silos that join (and forget those that leave) within seconds.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseConnectionRetryFilter(RetryForever);
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = cluster.ResponseTimeout);
             if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
             {
                 client.AddActivityPropagation();
