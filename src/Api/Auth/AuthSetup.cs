@@ -1,6 +1,7 @@
 using CouponBooks.Users;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace CouponBooks.Api.Auth;
@@ -32,10 +33,12 @@ internal static class AuthSetup
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<JwtOptions>, DisabledUsers>((bearer, jwtOptions, disabledUsers) =>
+            .Configure<IOptions<JwtOptions>, DisabledUsers, TimeProvider>((bearer, jwtOptions, disabledUsers, clock) =>
             {
                 var jwt = jwtOptions.Value;
                 bearer.MapInboundClaims = false;
+                bearer.TokenHandlers.Clear();
+                bearer.TokenHandlers.Add(new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, clock));
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidateIssuer = true,

@@ -1,0 +1,95 @@
+using System.Security.Claims;
+using CouponBooks.Api.Auth;
+using Microsoft.Extensions.Time.Testing;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CouponBooks.Tests.Auth;
+
+public sealed class ValidatedTokenCacheTests
+{
+    private static readonly SymmetricSecurityKey Key = new(new byte[32] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 });
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task A_valid_token_is_checked_once_and_each_request_gets_its_own_identity()
+    {
+        var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock);
+        string token = Token(_clock.GetUtcNow().AddMinutes(15), Key);
+        var parameters = Parameters();
+
+        var first = await cache.ValidateTokenAsync(token, parameters);
+        var second = await cache.ValidateTokenAsync(token, parameters);
+
+        Assert.True(first.IsValid);
+        Assert.True(second.IsValid);
+        Assert.Equal(1, cache.Count);
+        Assert.NotSame(first.ClaimsIdentity, second.ClaimsIdentity);
+        Assert.Equal("user-1", second.ClaimsIdentity.FindFirst("sub")?.Value);
+        Assert.Equal("USER", second.ClaimsIdentity.FindFirst("role")?.Value);
+    }
+
+    [Fact]
+    public async Task A_cached_token_is_refused_once_it_expired_like_a_fresh_one()
+    {
+        var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock);
+        var expires = _clock.GetUtcNow().AddMinutes(15);
+        string token = Token(expires, Key);
+        var parameters = Parameters();
+        Assert.True((await cache.ValidateTokenAsync(token, parameters)).IsValid);
+
+        _clock.Advance(TimeSpan.FromMinutes(15) + parameters.ClockSkew - TimeSpan.FromSeconds(1));
+        Assert.True((await cache.ValidateTokenAsync(token, parameters)).IsValid);
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        var late = await cache.ValidateTokenAsync(token, parameters);
+
+        Assert.False(late.IsValid);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task A_token_that_fails_is_never_remembered()
+    {
+        var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock);
+        var otherKey = new SymmetricSecurityKey(Enumerable.Range(100, 32).Select(i => (byte)i).ToArray());
+        string forged = Token(_clock.GetUtcNow().AddMinutes(15), otherKey);
+
+        Assert.False((await cache.ValidateTokenAsync(forged, Parameters())).IsValid);
+        Assert.False((await cache.ValidateTokenAsync(forged, Parameters())).IsValid);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task The_cache_stays_within_its_size()
+    {
+        var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock, maxEntries: 3);
+        var parameters = Parameters();
+        for (int i = 0; i < 7; i++)
+        {
+            Assert.True((await cache.ValidateTokenAsync(Token(_clock.GetUtcNow().AddMinutes(15 + i), Key), parameters)).IsValid);
+            Assert.InRange(cache.Count, 1, 3);
+        }
+    }
+
+    private TokenValidationParameters Parameters() => new()
+    {
+        ValidIssuer = "couponbooks",
+        ValidAudience = "couponbooks-api",
+        IssuerSigningKey = Key,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        ClockSkew = TimeSpan.FromSeconds(30),
+        // Lifetime as the test's clock sees it, so the inner handler and the cache agree on "now".
+        LifetimeValidator = (_, expires, _, p) => expires is { } e && _clock.GetUtcNow().UtcDateTime < e + p.ClockSkew,
+    };
+
+    private string Token(DateTimeOffset expires, SecurityKey key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = "couponbooks",
+        Audience = "couponbooks-api",
+        Subject = new ClaimsIdentity([new Claim("sub", "user-1"), new Claim("role", "USER")]),
+        IssuedAt = _clock.GetUtcNow().UtcDateTime,
+        NotBefore = _clock.GetUtcNow().UtcDateTime,
+        Expires = expires.UtcDateTime,
+        SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+    });
+}
