@@ -37,6 +37,7 @@ public sealed class Log(bool shared = false)
     private readonly List<int>[] _latencies = Enumerable.Range(0, OpCount).Select(_ => new List<int>(4096)).ToArray();
     private readonly long[] _all = new long[OpCount * Statuses];
     private readonly long[] _windowed = new long[OpCount * Statuses];
+    private readonly Dictionary<int, int> _slowestBySecond = [];
 
     /// <summary>A request that took from <paramref name="start"/> to <paramref name="end"/>; it is in the window when <paramref name="at"/> is.</summary>
     public void Record(Op op, int status, long start, long end, Window window, long at)
@@ -61,7 +62,10 @@ public sealed class Log(bool shared = false)
         if (window.Contains(at))
         {
             _windowed[slot]++;
-            _latencies[(int)op].Add((int)Math.Min(int.MaxValue, (end - start) * 1_000_000 / Stopwatch.Frequency));
+            int micros = (int)Math.Min(int.MaxValue, (end - start) * 1_000_000 / Stopwatch.Frequency);
+            _latencies[(int)op].Add(micros);
+            int second = (int)((at - window.Start) / Stopwatch.Frequency);
+            _slowestBySecond[second] = Math.Max(micros, _slowestBySecond.GetValueOrDefault(second));
         }
     }
 
@@ -70,8 +74,14 @@ public sealed class Log(bool shared = false)
         var all = new long[OpCount * Statuses];
         var windowed = new long[OpCount * Statuses];
         var latencies = Enumerable.Range(0, OpCount).Select(_ => new List<int>()).ToArray();
+        var slowest = new Dictionary<int, int>();
         foreach (var log in logs)
         {
+            foreach (var (second, micros) in log._slowestBySecond)
+            {
+                slowest[second] = Math.Max(micros, slowest.GetValueOrDefault(second));
+            }
+
             for (int i = 0; i < all.Length; i++)
             {
                 all[i] += log._all[i];
@@ -90,14 +100,18 @@ public sealed class Log(bool shared = false)
             Array.Sort(array);
             return array;
         }).ToArray();
-        return new Outcome(all, windowed, sorted, window);
+        return new Outcome(all, windowed, sorted, window, slowest);
     }
 }
 
 /// <summary>The merged record of a run.</summary>
-public sealed class Outcome(long[] all, long[] windowed, int[][] latencies, Window window)
+public sealed class Outcome(long[] all, long[] windowed, int[][] latencies, Window window, IReadOnlyDictionary<int, int> slowestBySecond)
 {
     public Window Window => window;
+
+    /// <summary>The slowest request of each second of the window (by the moment it was due), in ms: shows whether a tail comes from a few stalls or from all along.</summary>
+    public string SlowestBySecond() =>
+        string.Join(' ', slowestBySecond.OrderBy(s => s.Key).Select(s => (s.Value / 1000.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>Requests of <paramref name="op"/> answered <paramref name="status"/> (0: no answer), over the whole run.</summary>
     public long Total(Op op, int status) => all[(int)op * Log.Statuses + status];

@@ -343,6 +343,7 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
             p99[side] = (o.Millis(Op.Lock, 0.5), o.Millis(Op.Lock, 0.99), o.Millis(Op.Redeem, 0.5), o.Millis(Op.Redeem, 0.99), rate);
             double achieved = o.PerSecond(o.InWindow(Op.Lock, 200) + o.InWindow(Op.Redeem, 200));
             Console.Error.WriteLine($"load: half load {target.Name}: {rate:0} requests/s scheduled, {achieved:0} transitions/s; lock p50/p99 {p99[side].Lock50}/{p99[side].Lock99} ms, redeem {p99[side].Redeem50}/{p99[side].Redeem99} ms");
+            Console.Error.WriteLine($"load: half load {target.Name}: slowest request of each second, ms: {o.SlowestBySecond()}");
             report.Add(new Cost("e. half load", target.Name, o.PerSecond(o.InWindowAll()), achieved, run.Usage, probe.Names));
             await CheckLockPoolAsync("e. half load", side, run);
         }
