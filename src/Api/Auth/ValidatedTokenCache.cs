@@ -17,16 +17,22 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
     public const int DefaultMaxEntries = 20_000;
 
     private readonly ConcurrentDictionary<string, Entry> _valid = new(StringComparer.Ordinal);
+    private long _hits;
 
     public int Count => _valid.Count;
+
+    /// <summary>Validations answered from the cache.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         if (_valid.TryGetValue(token, out var hit))
         {
-            if (now < hit.AcceptedUntil && ReferenceEquals(hit.Parameters, validationParameters))
+            // One cache serves one scheme, whose parameters the handler may hand in as a fresh copy per request.
+            if (now < hit.AcceptedUntil)
             {
+                Interlocked.Increment(ref _hits);
                 return new TokenValidationResult
                 {
                     IsValid = true,
@@ -43,7 +49,7 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
         var result = await inner.ValidateTokenAsync(token, validationParameters);
         if (result.IsValid && result.SecurityToken is { } validated && validated.ValidTo != DateTime.MinValue)
         {
-            Remember(token, new Entry(result, validationParameters, validated.ValidTo + validationParameters.ClockSkew), now);
+            Remember(token, new Entry(result, validated.ValidTo + validationParameters.ClockSkew), now);
         }
 
         return result;
@@ -72,5 +78,5 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
         _valid[token] = entry;
     }
 
-    private sealed record Entry(TokenValidationResult Result, TokenValidationParameters Parameters, DateTime AcceptedUntil);
+    private sealed record Entry(TokenValidationResult Result, DateTime AcceptedUntil);
 }
