@@ -61,24 +61,7 @@ public sealed class SiloChildProcess : IAsyncDisposable
     {
         int siloPort = TestPostgres.FreeTcpPort();
         int gatewayPort = TestPostgres.FreeTcpPort();
-        var settings = new Dictionary<string, string>
-        {
-            ["ConnectionStrings:Postgres"] = connectionString,
-            ["Orleans:ClusterId"] = clusterId,
-            ["Orleans:ServiceId"] = clusterId,
-            ["Orleans:SiloPort"] = siloPort.ToString(),
-            ["Orleans:GatewayPort"] = gatewayPort.ToString(),
-            ["Orleans:AdvertisedHost"] = "127.0.0.1",
-            ["Database:MigrateOnStart"] = "false",
-            ["Identity:BcryptWorkFactor"] = "4",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Orleans"] = "Warning",
-        };
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
-        {
-            settings[key] = value;
-        }
-
+        var settings = SiloProcess.Settings(connectionString, clusterId, siloPort, gatewayPort, extra);
         var silo = new SiloChildProcess(settings, connectionString, clusterId, siloPort, gatewayPort);
         await silo.StartAgainAsync();
         return silo;

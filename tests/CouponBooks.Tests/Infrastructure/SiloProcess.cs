@@ -25,6 +25,16 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         int siloPort = TestPostgres.FreeTcpPort();
         int gatewayPort = TestPostgres.FreeTcpPort();
+        var settings = Settings(connectionString, clusterId, siloPort, gatewayPort, extra);
+
+        var host = SiloHost.CreateBuilder(settings.Select(s => $"--{s.Key}={s.Value}").ToArray()).Build();
+        await host.StartAsync();
+        return new SiloProcess(host, siloPort, gatewayPort);
+    }
+
+    /// <summary>A test silo's configuration: its cluster and database, its own two ports, a cheap bcrypt, quiet logs; <paramref name="extra"/> wins.</summary>
+    public static Dictionary<string, string> Settings(string connectionString, string clusterId, int siloPort, int gatewayPort, IDictionary<string, string>? extra)
+    {
         var settings = new Dictionary<string, string>
         {
             ["ConnectionStrings:Postgres"] = connectionString,
@@ -36,15 +46,14 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Database:MigrateOnStart"] = "false",
             ["Identity:BcryptWorkFactor"] = "4",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Orleans"] = "Warning",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
             settings[key] = value;
         }
 
-        var host = SiloHost.CreateBuilder(settings.Select(s => $"--{s.Key}={s.Value}").ToArray()).Build();
-        await host.StartAsync();
-        return new SiloProcess(host, siloPort, gatewayPort);
+        return settings;
     }
 
     public Task StopAsync() => _host.StopAsync();
