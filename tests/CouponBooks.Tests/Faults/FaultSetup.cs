@@ -24,6 +24,24 @@ public static class FaultSetup
         ["Admin:Password"] = ApiFixture.AdminPassword,
     };
 
+    /// <summary>
+    /// The Api of a fault test. Its users loop as fast as the service answers, and while PostgreSQL is down the 503s come
+    /// back at once, so each user sends far more than a person's coupon-command budget: the budgets are lifted here
+    /// (the limiter has its own tests in Hardening/) so every answer the ledger sees is the fault's, not the limiter's.
+    /// </summary>
+    public static Dictionary<string, string> ApiSettings(string connectionString, string clusterId)
+    {
+        const string Unlimited = "1000000000";
+        var settings = ApiFixture.ApiSettings(connectionString, clusterId);
+        foreach (string bucket in new[] { "CouponCommands", "AdminCouponCommands", "SignIn" })
+        {
+            settings[$"RateLimits:{bucket}:TokenLimit"] = Unlimited;
+            settings[$"RateLimits:{bucket}:TokensPerPeriod"] = Unlimited;
+        }
+
+        return settings;
+    }
+
     /// <summary>A client logged in as <paramref name="email"/>, trying until the cluster answers.</summary>
     public static async Task<HttpClient> ClientAsync(WebApplicationFactory<Program> api, string email, string password, TimeSpan? within = null)
     {

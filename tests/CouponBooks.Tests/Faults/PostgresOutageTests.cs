@@ -20,7 +20,7 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
         string connectionString = await TestPostgres.CreateDatabaseOnAsync(postgres.ServerConnectionString);
         string clusterId = $"pg-outage-{Guid.NewGuid():N}";
         await using var silo = await SiloChildProcess.StartAsync(connectionString, clusterId, FaultSetup.AdminSettings());
-        await using var api = new ApiFixture.ApiFactory(ApiFixture.ApiSettings(connectionString, clusterId));
+        await using var api = new ApiFixture.ApiFactory(FaultSetup.ApiSettings(connectionString, clusterId));
         using var admin = await FaultSetup.AdminAsync(api);
         var load = await MixedLoad.PrepareAsync(api, admin, users: 32, limitedBooks: 20);
 

@@ -26,7 +26,7 @@ public sealed class SiloKillTests(ITestOutputHelper output)
         await using var first = await starting[0];
         await using var second = await starting[1];
         output.WriteLine($"silos started: {FaultSetup.Seconds(setup.Elapsed)}");
-        await using var api = new ApiFixture.ApiFactory(ApiFixture.ApiSettings(connectionString, clusterId));
+        await using var api = new ApiFixture.ApiFactory(FaultSetup.ApiSettings(connectionString, clusterId));
         using var admin = await FaultSetup.AdminAsync(api);
         output.WriteLine($"admin logged in: {FaultSetup.Seconds(setup.Elapsed)}");
         var load = await MixedLoad.PrepareAsync(api, admin, users: 48, limitedBooks: 20);

@@ -21,7 +21,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
         SiloChildProcess[] silos = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloChildProcess.StartAsync(connectionString, clusterId, FaultSetup.AdminSettings())));
         try
         {
-            await using var api = new ApiFixture.ApiFactory(ApiFixture.ApiSettings(connectionString, clusterId));
+            await using var api = new ApiFixture.ApiFactory(FaultSetup.ApiSettings(connectionString, clusterId));
             using var admin = await FaultSetup.AdminAsync(api);
 
             // Users: one plain, one to be disabled, one to be made an admin.
