@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts CouponBooks on this machine: PostgreSQL (unless ConnectionStrings__Postgres names one),
-# the schema, N silos (one by default) and the API on http://127.0.0.1:8080. Stays in the
-# foreground; Ctrl-C stops everything it started.
+# the schema, and the API on http://127.0.0.1:8080 with silo 1 in its own process; --silos N adds
+# silo processes 2..N. Stays in the foreground; Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,13 +20,16 @@ usage() {
 usage: ./run.sh [--demo] [--silos N] [--no-dashboard] [--help]
   --demo          load the demo data (users, books, codes, pools; README "Demo data") once;
                   a later --demo changes nothing
-  --silos N       start N silos (1..20, default 1); silo i listens on silo port $silo_port_base+i-1,
-                  gateway port $gateway_port_base+i-1 and dashboard port $dashboard_port_base+i-1
-  --no-dashboard  do not serve the Orleans Dashboard
+  --silos N       N silos (1..20, default 1): silo 1 runs in the API process, silos 2..N as processes
+                  of their own; silo i listens on silo port $silo_port_base+i-1 and gateway port
+                  $gateway_port_base+i-1; silo i >= 2 serves its dashboard on port $dashboard_port_base+i-2
+  --no-dashboard  do not serve the Orleans Dashboard (silo 1's is at API_URL/dashboard/, from this
+                  machine only)
   Environment: ConnectionStrings__Postgres (use this database instead of a local one),
   POSTGRES_PORT (local server port, default 55432), API_URL (default http://127.0.0.1:8080),
-  SILO_PORT_BASE, GATEWAY_PORT_BASE, DASHBOARD_PORT_BASE (first silo's ports),
-  SILO_METRICS_PORT (first silo's Prometheus endpoint, default 9464, silo i on 9464+i-1; 0 turns them off).
+  SILO_PORT_BASE, GATEWAY_PORT_BASE (silo 1's ports), DASHBOARD_PORT_BASE (silo 2's dashboard),
+  SILO_METRICS_PORT (silo 2's Prometheus endpoint, default 9464, silo i on 9464+i-2; 0 turns them
+  off; silo 1's metrics are part of API_URL/metrics).
 USAGE
 }
 
@@ -60,7 +63,7 @@ api_port="${api_port:-80}"
 ports=("$api_port")
 for ((i = 0; i < silos; i++)); do
   ports+=($((silo_port_base + i)) $((gateway_port_base + i)))
-  if $dashboard; then ports+=($((dashboard_port_base + i))); fi
+  if $dashboard && [ "$i" -gt 0 ]; then ports+=($((dashboard_port_base + i - 1))); fi
 done
 for port in "${ports[@]}"; do
   if port_in_use "$port"; then
@@ -102,24 +105,32 @@ silo_dll=src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll
 echo "run.sh: applying sql/..." >&2
 dotnet "$silo_dll" migrate
 
+# Silo 1 runs inside the API process (Orleans:CoHosted): requests to its grains skip the network and the
+# serializer. Silos 2..N are silo processes of their own.
 started_at="$(date -u '+%Y-%m-%d %H:%M:%S')"
 metrics_port_base="${SILO_METRICS_PORT:-9464}"
+(
+  cd src/Api
+  Orleans__CoHosted=true Database__MigrateOnStart=false \
+  Orleans__SiloPort=$silo_port_base Orleans__GatewayPort=$gateway_port_base \
+  Dashboard__Enabled=$dashboard \
+    exec dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url"
+) &
+api_pid=$!
+pids+=($api_pid)
+
 silo_pids=()
-for ((i = 0; i < silos; i++)); do
+for ((i = 1; i < silos; i++)); do
   metrics_port=0
-  [ "$metrics_port_base" -eq 0 ] || metrics_port=$((metrics_port_base + i))
+  [ "$metrics_port_base" -eq 0 ] || metrics_port=$((metrics_port_base + i - 1))
   Database__MigrateOnStart=false \
   Orleans__SiloPort=$((silo_port_base + i)) Orleans__GatewayPort=$((gateway_port_base + i)) \
-  Dashboard__Enabled=$dashboard Dashboard__Port=$((dashboard_port_base + i)) \
+  Dashboard__Enabled=$dashboard Dashboard__Port=$((dashboard_port_base + i - 1)) \
   Metrics__Port=$metrics_port \
     dotnet "$silo_dll" &
   pids+=($!)
   silo_pids+=($!)
 done
-
-(cd src/Api && exec dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url") &
-api_pid=$!
-pids+=($api_pid)
 
 check_processes() {
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "run.sh: a process exited during start" >&2; exit 1; }; done
@@ -163,7 +174,8 @@ fi
 
 dashboards=""
 if $dashboard; then
-  for ((i = 0; i < silos; i++)); do dashboards+="    Dashboard:  http://127.0.0.1:$((dashboard_port_base + i))/ (silo $((i + 1)))"$'\n'; done
+  dashboards+="    Dashboard:  $api_url/dashboard/ (silo 1, in the API process; from this machine only)"$'\n'
+  for ((i = 1; i < silos; i++)); do dashboards+="    Dashboard:  http://127.0.0.1:$((dashboard_port_base + i - 1))/ (silo $((i + 1)))"$'\n'; done
 fi
 cat >&2 <<READY
 
@@ -171,13 +183,13 @@ cat >&2 <<READY
     API:        $api_url/api/v1
     Console:    $api_url/console/
     Swagger UI: $api_url/swagger
-    Metrics:    $api_url/metrics (API)$( [ "$metrics_port_base" -eq 0 ] || echo ", http://127.0.0.1:$metrics_port_base/metrics (silo 1; silo i on port $metrics_port_base+i-1)")
+    Metrics:    $api_url/metrics (API and silo 1)$( [ "$metrics_port_base" -eq 0 ] || [ "$silos" -lt 2 ] || echo ", http://127.0.0.1:$metrics_port_base/metrics (silo 2; silo i on port $metrics_port_base+i-2)")
 ${dashboards}    Admin:      admin@example.com / admin-dev-password (Development defaults)
   Press Ctrl-C to stop.
 
 READY
-# A silo that stops (Ctrl-C in its place, a crash) leaves the others serving; stop when the API or
-# the last silo exits.
+# A silo that stops (Ctrl-C in its place, a crash) leaves the others serving; stop when the API (and
+# silo 1 with it) exits.
 while :; do
   exited=""
   status=0
@@ -190,9 +202,5 @@ while :; do
   for pid in "${silo_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
   silo_pids=("${alive[@]}")
   pids=("${silo_pids[@]}" "$api_pid")
-  if [ ${#silo_pids[@]} -eq 0 ]; then
-    echo "run.sh: the last silo exited (status $status); shutting down" >&2
-    break
-  fi
-  echo "run.sh: a silo (pid $exited) exited with status $status; ${#silo_pids[@]} silo(s) still serve" >&2
+  echo "run.sh: a silo (pid $exited) exited with status $status; $(( ${#silo_pids[@]} + 1 )) silo(s) still serve" >&2
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a benchmark scenario on this machine against a throwaway stack that it sets up and tears down itself:
-# a PostgreSQL in a temp directory (scripts/postgres.sh), the schema, one silo and the API (and, for coupons, the
-# reference service), all Release builds, on free ports. The services log at Warning into files in the temp
+# a PostgreSQL in a temp directory (scripts/postgres.sh), the schema, the API with its own silo as ./run.sh starts
+# it (BENCH_LAYOUT=split: a silo process and the API as its client) and, for coupons, the reference service, all
+# Release builds, on free ports. The services log at Warning into files in the temp
 # directory; their tails are printed on failure.
 #
 #   bench/run.sh coupons [load options]                coupon lifecycle vs. a plain reference service and pgbench
@@ -31,6 +32,9 @@ usage: bench/run.sh <scenario> [options for the scenario]
             a pool of N members (default 100000) added in requests of 10,000, then an equal (perUser 1) and a
             random (total N) distribution from a book of 10 × N codes, and the silo's peak memory.
   Environment: BENCH_KEEP=1 keeps the temp directory (logs, database) after a successful run too.
+               BENCH_LAYOUT=cohosted (default: the API hosts the silo, as ./run.sh runs it) or split (a silo
+               process and the API as its Orleans client).
+               BENCH_API_ENV="NAME=value ..." extra environment for the API process alone (runtime knobs to try).
 USAGE
 }
 
@@ -180,6 +184,12 @@ dotnet build CouponBooks.sln -c Release -nologo -v quiet >"$work/build.log" 2>&1
 log "applying the schema..."
 ConnectionStrings__Postgres="$connection" dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll migrate >"$work/migrate.log" 2>&1
 
+layout="${BENCH_LAYOUT:-cohosted}"
+case "$layout" in
+  cohosted|split) ;;
+  *) log "BENCH_LAYOUT must be cohosted or split, not '$layout'"; exit 2 ;;
+esac
+if [[ $layout == split ]]; then
 log "starting a silo (ports $silo_port/$gateway_port, cluster $cluster) and the API on $api_url..."
 DOTNET_ENVIRONMENT=Development \
 ConnectionStrings__Postgres="$connection" \
@@ -189,6 +199,9 @@ Database__MigrateOnStart=false \
 Logging__LogLevel__Default=Warning \
   dotnet src/Silo/bin/Release/net10.0/CouponBooks.Silo.dll >"$work/silo.log" 2>&1 &
 silo_pid=$!
+else
+  log "starting the API with its own silo (ports $silo_port/$gateway_port, cluster $cluster) on $api_url..."
+fi
 
 # The rate limiter stays on (its cost is part of what is measured) with budgets no run reaches: the load comes from a
 # few tokens on one address, far past what RateLimits (README "Hardening") allows one user or one address.
@@ -198,12 +211,14 @@ bench_limit=1000000000
   ASPNETCORE_ENVIRONMENT=Development \
   ConnectionStrings__Postgres="$connection" \
   Orleans__ClusterId="$cluster" Orleans__ServiceId="$cluster" \
+  Orleans__CoHosted="$([[ $layout == cohosted ]] && echo true || echo false)" \
+  Orleans__SiloPort="$silo_port" Orleans__GatewayPort="$gateway_port" Database__MigrateOnStart=false \
   Logging__LogLevel__Default=Warning \
   RateLimits__CouponCommands__TokenLimit=$bench_limit RateLimits__CouponCommands__TokensPerPeriod=$bench_limit \
   RateLimits__AdminCouponCommands__TokenLimit=$bench_limit RateLimits__AdminCouponCommands__TokensPerPeriod=$bench_limit \
   RateLimits__SignIn__TokenLimit=$bench_limit RateLimits__SignIn__TokensPerPeriod=$bench_limit \
   RateLimits__CouponMisses__MaxMisses=$bench_limit \
-    exec dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url"
+    exec env ${BENCH_API_ENV:-} dotnet bin/Release/net10.0/CouponBooks.Api.dll --urls "$api_url"
 ) >"$work/api.log" 2>&1 &
 api_pid=$!
 
@@ -218,7 +233,7 @@ fi
 
 ready=false
 for _ in $(seq 1 240); do
-  kill -0 "$silo_pid" 2>/dev/null || { log "the silo exited during start"; exit 1; }
+  [[ -z $silo_pid ]] || kill -0 "$silo_pid" 2>/dev/null || { log "the silo exited during start"; exit 1; }
   kill -0 "$api_pid" 2>/dev/null || { log "the API exited during start"; exit 1; }
   [[ -z $reference_pid ]] || kill -0 "$reference_pid" 2>/dev/null || { log "the reference exited during start"; exit 1; }
   if curl -fsS -o /dev/null --max-time 5 "$api_url/health/ready" 2>/dev/null \
@@ -230,23 +245,23 @@ for _ in $(seq 1 240); do
 done
 $ready || { log "the services did not become ready within 120 s"; exit 1; }
 # The pids metered (CPU, VmHWM) must be the dotnet processes themselves (the background jobs exec them).
-services=("$silo_pid" "$api_pid")
+services=($silo_pid "$api_pid")
 [[ -z $reference_pid ]] || services+=("$reference_pid")
 for pid in "${services[@]}"; do
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dotnet ]] || { log "pid $pid is not a dotnet process"; exit 1; }
 done
-log "ready (silo pid $silo_pid, API pid $api_pid${reference_pid:+, reference pid $reference_pid}); running scenario '$scenario'..."
+log "ready (${silo_pid:+silo pid $silo_pid, }API pid $api_pid${reference_pid:+, reference pid $reference_pid}); running scenario '$scenario'..."
 
 rc=0
 if [[ $scenario == coupons ]]; then
   dotnet bench/CouponBooks.Load/bin/Release/net10.0/CouponBooks.Load.dll \
     --api "$api_url" --reference "$reference_url" --postgres "$connection" --pgbench "$pgbench_bin" \
     --admin-email admin@example.com --admin-password admin-dev-password \
-    --pid silo="$silo_pid" --pid api="$api_pid" --pid reference="$reference_pid" \
+    ${silo_pid:+--pid silo="$silo_pid"} --pid api="$api_pid" --pid reference="$reference_pid" \
     --out bench/results/coupons-latest.md --command "$command_line" "$@" || rc=$?
 else
   BENCH_COMMAND="$command_line" dotnet bench/CouponBooks.Bench/bin/Release/net10.0/CouponBooks.Bench.dll "$scenario" \
-    --api "$api_url" --postgres "$connection" --silo-pid "$silo_pid" --api-pid "$api_pid" \
+    --api "$api_url" --postgres "$connection" --silo-pid "${silo_pid:-$api_pid}" --api-pid "$api_pid" \
     --admin-email admin@example.com --admin-password admin-dev-password "$@" || rc=$?
 fi
 

@@ -8,6 +8,7 @@ using CouponBooks.Api.Http;
 using CouponBooks.Api.Jobs;
 using CouponBooks.Api.Pools;
 using CouponBooks.Api.Users;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,14 +25,16 @@ builder.Services.ConfigureHttpJsonOptions(o =>
     o.SerializerOptions.AllowTrailingCommas = false;
 });
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+// First, so that a silo hosted here (Orleans:CoHosted) starts before the hosted services below call grains.
+builder.AddCluster(connectionString);
+// A silo hosted here has registered both already; the Api then shares its data source.
+builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.TryAddSingleton(_ => NpgsqlDataSource.Create(connectionString));
 builder.Services.AddSingleton<UploadStaging>();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
-builder.AddClusterClient(connectionString);
 builder.Services.AddApiHardening(builder.Configuration, builder.Environment);
 builder.AddApiLogging();
 builder.AddApiMetrics();
@@ -39,6 +42,7 @@ builder.AddApiMetrics();
 var app = builder.Build();
 
 app.UseSecurityHeaders(app.Environment);
+app.UseDashboardFromThisMachineOnly();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors();
@@ -64,6 +68,7 @@ app.MapJobsApi();
 app.MapCouponsApi();
 app.MapPoolsApi();
 app.MapAuditApi();
+app.MapCoHostedDashboard();
 
 app.Run();
 

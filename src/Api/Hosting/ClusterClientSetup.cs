@@ -1,12 +1,25 @@
 using CouponBooks.Api.Http;
+using CouponBooks.Hosting;
+using CouponBooks.Storage;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace CouponBooks.Api.Hosting;
 
-/// <summary>Cluster the Api connects to (configuration section <c>Orleans</c>); gateways come from the membership table.</summary>
+/// <summary>
+/// How the Api reaches the cluster (configuration section <c>Orleans</c>): as a client whose gateways come from the
+/// membership table, or, with <see cref="CoHosted"/>, as a silo of the cluster itself.
+/// </summary>
 public sealed class ClusterClientOptions
 {
     public const string Section = "Orleans";
+
+    /// <summary>
+    /// Host a silo in the Api's own process (its ports, ids and database from the same <c>Orleans</c> section and
+    /// connection string as a silo host's). Grain calls that land on this silo then skip the network and the
+    /// serializer. Off: the Api is an Orleans client of separate silos.
+    /// </summary>
+    public bool CoHosted { get; set; }
 
     public string ClusterId { get; set; } = "couponbooks";
 
@@ -21,7 +34,40 @@ public sealed class ClusterClientOptions
 
 internal static class ClusterClientSetup
 {
-    public static WebApplicationBuilder AddClusterClient(this WebApplicationBuilder builder, string connectionString)
+    public static bool IsCoHosted(IConfiguration configuration) =>
+        configuration.GetSection(ClusterClientOptions.Section).Get<ClusterClientOptions>()?.CoHosted ?? false;
+
+    /// <summary>The cluster as configured: a silo in this process (<c>Orleans:CoHosted</c>) or a client of separate silos.</summary>
+    public static WebApplicationBuilder AddCluster(this WebApplicationBuilder builder, string connectionString) =>
+        IsCoHosted(builder.Configuration) ? builder.AddCoHostedSilo(connectionString) : builder.AddClusterClient(connectionString);
+
+    /// <summary>
+    /// A silo of the cluster in this process, after the schema is brought up to date (<c>Database:MigrateOnStart</c>,
+    /// on unless turned off, as in a silo host). Hosted services start in the order they were added and the web
+    /// server last, so the schema is there before the silo starts, and the silo before the first request.
+    /// </summary>
+    private static WebApplicationBuilder AddCoHostedSilo(this WebApplicationBuilder builder, string connectionString)
+    {
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        if (builder.Configuration.GetValue("Database:MigrateOnStart", true))
+        {
+            builder.Services.AddHostedService(sp => new SchemaMigration(connectionString, sp.GetRequiredService<ILogger<SchemaMigration>>()));
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            silo.AddCouponBooksCluster(builder.Configuration);
+            if (DashboardSetup.IsEnabled(builder.Configuration))
+            {
+                silo.AddDashboard();
+            }
+        });
+        builder.Services.AddSingleton(sp => new ClusterConnection([], sp, sp.GetRequiredService<ILogger<ClusterConnection>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterConnection>());
+        return builder;
+    }
+
+    private static WebApplicationBuilder AddClusterClient(this WebApplicationBuilder builder, string connectionString)
     {
         var cluster = builder.Configuration.GetSection(ClusterClientOptions.Section).Get<ClusterClientOptions>() ?? new ClusterClientOptions();
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CouponBooks.Hosting;
 using Microsoft.Extensions.Logging.Console;
 
 namespace CouponBooks.Api.Hosting;
@@ -30,37 +31,6 @@ internal static class LoggingSetup
 
         return builder;
     }
-}
-
-/// <summary>
-/// With <c>Tracing:GrainCalls</c> on (and the silos' too), grain calls carry the request's trace, so the silo's log
-/// lines for a request carry its trace id. Off by default: it costs an activity on each side of every grain call.
-/// </summary>
-internal sealed class GrainCallTracing : IHostedService, IDisposable
-{
-    public const string ConfigKey = "Tracing:GrainCalls";
-
-    private ActivityListener? _listener;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Orleans starts a grain call's activity only when someone listens; propagation is all it needs.
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
-        };
-        ActivitySource.AddActivityListener(_listener);
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose() => _listener?.Dispose();
 }
 
 /// <summary>The id that ties a response to its log lines: the W3C trace id of the request's activity.</summary>

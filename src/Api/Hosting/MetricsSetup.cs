@@ -1,3 +1,4 @@
+using CouponBooks.Hosting;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -6,7 +7,8 @@ namespace CouponBooks.Api.Hosting;
 /// <summary>
 /// OpenTelemetry metrics of the Api process, scraped as Prometheus text at <c>GET /metrics</c> (anyone): ASP.NET
 /// Core's request meters (requests by route and status), the Api's own <see cref="ApiMetrics"/>, the Orleans
-/// client's meters and the .NET runtime's. The silos export theirs on their own port (<c>Metrics:Port</c>).
+/// client's meters and the .NET runtime's; in an Api that hosts a silo (<c>Orleans:CoHosted</c>) also that silo's
+/// <see cref="SiloMetrics"/> and Orleans meters. Separate silos export theirs on their own port (<c>Metrics:Port</c>).
 /// </summary>
 internal static class MetricsSetup
 {
@@ -17,7 +19,7 @@ internal static class MetricsSetup
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("couponbooks-api"))
             .WithMetrics(metrics => metrics
-                .AddMeter(ApiMetrics.MeterName, "Microsoft.Orleans")
+                .AddMeter(ApiMetrics.MeterName, SiloMetrics.MeterName, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 // Every scrape reads the instruments afresh (the exporter would otherwise answer from a 300 ms cache).

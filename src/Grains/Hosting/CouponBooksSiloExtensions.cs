@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using CouponBooks.Books;
 using CouponBooks.Coupons;
 using CouponBooks.Pools;
@@ -6,6 +8,7 @@ using CouponBooks.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -14,6 +17,43 @@ namespace CouponBooks.Hosting;
 public static class CouponBooksSiloExtensions
 {
     public const string ConnectionStringName = "Postgres";
+
+    /// <summary>
+    /// A silo of the CouponBooks cluster as configured (section <c>Orleans</c>, <see cref="SiloEndpointOptions"/>):
+    /// its cluster and service ids, its silo and gateway ports, ADO.NET membership on PostgreSQL and the grains. The
+    /// silo host and an Api that hosts its own silo both build their silo here.
+    /// </summary>
+    public static ISiloBuilder AddCouponBooksCluster(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
+        string connectionString = configuration.GetConnectionString(ConnectionStringName)
+            ?? throw new InvalidOperationException($"ConnectionStrings__{ConnectionStringName} is not set: name the PostgreSQL database to use.");
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = endpoints.ClusterId;
+            o.ServiceId = endpoints.ServiceId;
+        });
+        silo.ConfigureEndpoints(AdvertisedAddress(endpoints.AdvertisedHost), endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+        });
+        silo.AddCouponBooksGrains(configuration);
+        if (configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
+        {
+            // The process's logging setup starts the listener (GrainCallTracing).
+            silo.AddActivityPropagation();
+        }
+
+        return silo;
+    }
+
+    private static IPAddress AdvertisedAddress(string host) =>
+        IPAddress.TryParse(host, out var address)
+            ? address
+            : Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
 
     /// <summary>
     /// Everything a silo needs to host the CouponBooks grains on PostgreSQL, except clustering

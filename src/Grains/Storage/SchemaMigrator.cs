@@ -73,3 +73,14 @@ public static class SchemaMigrator
         public void LogError(Exception ex, string format, params object[] args) => logger.LogError(ex, format, args);
     }
 }
+
+/// <summary>
+/// Applies <c>sql/</c> when its host starts, before any hosted service added after it (a silo's, a web server's):
+/// hosted services start one after another in the order they were added.
+/// </summary>
+public sealed class SchemaMigration(string connectionString, ILogger<SchemaMigration> logger) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => SchemaMigrator.MigrateAsync(connectionString, logger, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,4 +1,5 @@
 using CouponBooks.Demo;
+using CouponBooks.Hosting;
 using CouponBooks.Silo.Hosting;
 using CouponBooks.Users;
 using Microsoft.Extensions.Configuration;

@@ -7,7 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 using Orleans.Dashboard;
 
 namespace CouponBooks.Silo.Hosting;
@@ -54,29 +53,12 @@ public static class SiloHost
     private static void ConfigureSilo(IHostApplicationBuilder builder, bool dashboard)
     {
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
-        string connectionString = ConnectionString(builder.Configuration);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.AddSiloLogging().AddSiloMetrics(endpoints);
         builder.UseOrleans(silo =>
         {
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = endpoints.ClusterId;
-                o.ServiceId = endpoints.ServiceId;
-            });
-            silo.ConfigureEndpoints(AdvertisedAddress(endpoints.AdvertisedHost), endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
-            silo.UseAdoNetClustering(o =>
-            {
-                o.Invariant = "Npgsql";
-                o.ConnectionString = connectionString;
-            });
-            silo.AddCouponBooksGrains(builder.Configuration);
-            if (builder.Configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
-            {
-                silo.AddActivityPropagation();
-            }
-
+            silo.AddCouponBooksCluster(builder.Configuration);
             if (dashboard)
             {
                 silo.AddDashboard();
@@ -116,9 +98,4 @@ public static class SiloHost
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CouponBooks.Schema");
         await SchemaMigrator.MigrateAsync(ConnectionString(configuration), logger);
     }
-
-    private static IPAddress AdvertisedAddress(string host) =>
-        IPAddress.TryParse(host, out var address)
-            ? address
-            : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 }

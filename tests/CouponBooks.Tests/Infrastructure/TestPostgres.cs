@@ -20,8 +20,11 @@ public static class TestPostgres
     /// <summary>Creates a new, migrated database and returns its connection string.</summary>
     public static async Task<string> CreateDatabaseAsync() => await CreateDatabaseOnAsync(await Server.Value);
 
+    /// <summary>Creates a new database without the schema (for hosts that apply it themselves).</summary>
+    public static async Task<string> CreateEmptyDatabaseAsync() => await CreateDatabaseOnAsync(await Server.Value, migrate: false);
+
     /// <summary>Creates a new, migrated database on the given server (a <see cref="DedicatedPostgres"/>, say).</summary>
-    public static async Task<string> CreateDatabaseOnAsync(string serverConnectionString)
+    public static async Task<string> CreateDatabaseOnAsync(string serverConnectionString, bool migrate = true)
     {
         var server = new NpgsqlConnectionStringBuilder(serverConnectionString);
         string name = $"cb_test_{Guid.NewGuid():N}";
@@ -34,7 +37,11 @@ public static class TestPostgres
 
         server.Database = name;
         server.MaxPoolSize = 50;
-        await SchemaMigrator.MigrateAsync(server.ConnectionString, NullLogger.Instance);
+        if (migrate)
+        {
+            await SchemaMigrator.MigrateAsync(server.ConnectionString, NullLogger.Instance);
+        }
+
         return server.ConnectionString;
     }
 

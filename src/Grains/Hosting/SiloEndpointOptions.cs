@@ -1,4 +1,4 @@
-namespace CouponBooks.Silo.Hosting;
+namespace CouponBooks.Hosting;
 
 /// <summary>Where this silo listens and which cluster it joins (configuration section <c>Orleans</c>).</summary>
 public sealed class SiloEndpointOptions
@@ -12,7 +12,7 @@ public sealed class SiloEndpointOptions
     /// <summary>Silo-to-silo port; every silo on one machine needs its own.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Port clients (the Api) connect to; every silo on one machine needs its own.</summary>
+    /// <summary>Port clients (a separate Api, the demo command) connect to; every silo on one machine needs its own.</summary>
     public int GatewayPort { get; set; } = 30000;
 
     /// <summary>Host name or IP other silos and clients reach this silo at.</summary>
