@@ -156,6 +156,14 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             {
                 _row = next with { Version = next.Version + 1 };
                 SiloMetrics.Written(decision.Change.History);
+                if (next.State == CouponState.Redeemed)
+                {
+                    // Fully redeemed is final: nothing but reads can follow, and seldom. Leave memory now rather than
+                    // after the idle age, so a busy silo does not carry (nor its GC copy) coupons it is done with;
+                    // a later call activates it again from its row.
+                    DeactivateOnIdle();
+                }
+
                 return outcome;
             }
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using CouponBooks.Coupons;
 using CouponBooks.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CouponBooks.Tests.Coupons;
 
@@ -112,6 +114,38 @@ public sealed class LifecycleTests(ApiFixture api)
         }
 
         await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "lock"), HttpStatusCode.Conflict, "invalid-transition");
+    }
+
+    [Fact]
+    public async Task A_fully_redeemed_coupon_leaves_memory_and_reads_the_same_from_its_row()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Twice", maxRedemptionsPerCoupon = 2 });
+        var (client, _) = await api.NewUserAsync();
+        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var management = api.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var grainId = api.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ICouponGrain>(code).GetGrainId();
+        async Task<bool> InMemoryAsync() => (await management.GetDetailedGrainStatistics()).Any(s => s.GrainId == grainId);
+
+        // Redeemed once of twice: back to ASSIGNED, and still in memory.
+        await CouponCalls.ActOkAsync(client, code, "lock");
+        await CouponCalls.ActOkAsync(client, code, "redeem");
+        await Task.Delay(500);
+        Assert.True(await InMemoryAsync());
+
+        // Redeemed for good: the activation goes at once, and the coupon reads the same from its row.
+        await CouponCalls.ActOkAsync(client, code, "lock");
+        var redeemed = await CouponCalls.ActOkAsync(client, code, "redeem");
+        for (int i = 0; i < 100 && await InMemoryAsync(); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(await InMemoryAsync());
+        var read = await client.GetFromJsonAsync<JsonElement>($"/api/v1/coupons/{code}");
+        Assert.Equal(redeemed.GetRawText(), read.GetRawText());
+        await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "lock"), HttpStatusCode.Conflict, "invalid-transition");
+        Assert.Equal(5, (await CouponCalls.HistoryAsync(client, code)).Count);
     }
 
     [Fact]
