@@ -48,12 +48,12 @@ app.UseStatusCodePages();
 app.UseCors();
 app.UseRequestBodyLimits();
 app.UseClusterConnectionGate();
-app.UseSwagger();
-app.UseSwaggerUI(ui =>
+// Swagger UI's middleware only on its own paths, so other requests do not pass through it.
+app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger", StringComparison.OrdinalIgnoreCase), swagger => swagger.UseSwaggerUI(ui =>
 {
     ui.DocumentTitle = "CouponBooks API";
     ui.EnablePersistAuthorization();
-});
+}));
 app.UseWebConsole();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -68,6 +68,8 @@ app.MapJobsApi();
 app.MapCouponsApi();
 app.MapPoolsApi();
 app.MapAuditApi();
+// An endpoint, not middleware: the middleware resolves a document generator for every request, whatever its path.
+app.MapSwagger().AllowAnonymous();
 app.MapCoHostedDashboard();
 
 app.Run();

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Claims;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -12,21 +14,60 @@ namespace CouponBooks.Api.Auth;
 /// refuse it. Each hit gets its own copy of the token's identity. Disabled users are refused after validation
 /// (JwtBearerEvents.OnTokenValidated), for cached tokens too.
 /// </summary>
-internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvider clock, int maxEntries = ValidatedTokenCache.DefaultMaxEntries) : TokenHandler
+internal sealed class ValidatedTokenCache : TokenHandler
 {
     public const int DefaultMaxEntries = 20_000;
 
-    private readonly ConcurrentDictionary<string, Entry> _valid = new(StringComparer.Ordinal);
+    private readonly JsonWebTokenHandler _inner;
+    private readonly TimeProvider _clock;
+    private readonly int _maxEntries;
+
+    private const string BearerPrefix = "Bearer ";
+
+    private readonly ConcurrentDictionary<string, Entry> _valid;
+    private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _validBySpan;
     private long _hits;
+
+    public ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvider clock, int maxEntries = DefaultMaxEntries)
+    {
+        _inner = inner;
+        _clock = clock;
+        _maxEntries = maxEntries;
+        _valid = new(StringComparer.Ordinal);
+        _validBySpan = _valid.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     public int Count => _valid.Count;
 
     /// <summary>Validations answered from the cache.</summary>
     public long Hits => Interlocked.Read(ref _hits);
 
+    /// <summary>The token of an <c>Authorization: Bearer</c> header, without copying it; empty when there is none.</summary>
+    public static ReadOnlySpan<char> BearerToken(string? authorization) =>
+        authorization is not null && authorization.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
+            ? authorization.AsSpan(BearerPrefix.Length).Trim()
+            : [];
+
+    /// <summary>
+    /// A copy of the identity of <paramref name="token"/> when it passed validation before and has not run out since
+    /// (at its expiry plus the allowed clock skew); no work beyond the lookup and the copy.
+    /// </summary>
+    public bool TryGetValid(ReadOnlySpan<char> token, [NotNullWhen(true)] out ClaimsIdentity? identity)
+    {
+        if (_validBySpan.TryGetValue(token, out var hit) && _clock.GetUtcNow().UtcDateTime < hit.AcceptedUntil)
+        {
+            Interlocked.Increment(ref _hits);
+            identity = hit.Result.ClaimsIdentity.Clone();
+            return true;
+        }
+
+        identity = null;
+        return false;
+    }
+
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = _clock.GetUtcNow().UtcDateTime;
         if (_valid.TryGetValue(token, out var hit))
         {
             // One cache serves one scheme, whose parameters the handler may hand in as a fresh copy per request.
@@ -46,7 +87,7 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
             _valid.TryRemove(KeyValuePair.Create(token, hit));
         }
 
-        var result = await inner.ValidateTokenAsync(token, validationParameters);
+        var result = await _inner.ValidateTokenAsync(token, validationParameters);
         if (result.IsValid && result.SecurityToken is { } validated && validated.ValidTo != DateTime.MinValue)
         {
             Remember(token, new Entry(result, validated.ValidTo + validationParameters.ClockSkew), now);
@@ -55,11 +96,11 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
         return result;
     }
 
-    public override SecurityToken ReadToken(string token) => inner.ReadToken(token);
+    public override SecurityToken ReadToken(string token) => _inner.ReadToken(token);
 
     private void Remember(string token, Entry entry, DateTime now)
     {
-        if (_valid.Count >= maxEntries)
+        if (_valid.Count >= _maxEntries)
         {
             foreach (var (key, old) in _valid)
             {
@@ -69,7 +110,7 @@ internal sealed class ValidatedTokenCache(JsonWebTokenHandler inner, TimeProvide
                 }
             }
 
-            if (_valid.Count >= maxEntries)
+            if (_valid.Count >= _maxEntries)
             {
                 _valid.Clear();
             }

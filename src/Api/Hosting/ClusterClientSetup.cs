@@ -107,18 +107,21 @@ internal static class ClusterClientSetup
     }
 
     /// <summary>Answers 503 to API calls until the client has first connected to the cluster.</summary>
-    public static IApplicationBuilder UseClusterConnectionGate(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseClusterConnectionGate(this IApplicationBuilder app)
     {
-        var connection = context.RequestServices.GetRequiredService<ClusterConnection>();
-        if (!connection.IsConnected && context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        var connection = app.ApplicationServices.GetRequiredService<ClusterConnection>();
+        // Not async: once connected, every request passes straight on without a state machine of its own.
+        return app.Use((context, next) =>
+            connection.IsConnected || !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+                ? next(context)
+                : RefuseAsync(context));
+
+        static Task RefuseAsync(HttpContext context)
         {
             ApiProblems.SetRetryAfter(context, ApiProblems.UnavailableRetryAfter);
-            await ApiProblems.Problem(ErrorCode.ServiceUnavailable, "The Api is still connecting to the cluster.").ExecuteAsync(context);
-            return;
+            return ApiProblems.Problem(ErrorCode.ServiceUnavailable, "The Api is still connecting to the cluster.").ExecuteAsync(context);
         }
-
-        await next(context);
-    });
+    }
 
     private static async Task<bool> RetryForever(Exception exception, CancellationToken cancellationToken)
     {

@@ -39,6 +39,8 @@ internal static class CorsSetup
             .ValidateOnStart();
 
         services.AddCors();
+        // The default provider only reads the options; one instance instead of one per request.
+        services.AddSingleton<ICorsPolicyProvider, DefaultCorsPolicyProvider>();
         services.AddOptions<CorsOptions>().Configure<IOptions<CorsSettings>>((cors, settings) => cors.AddDefaultPolicy(policy =>
         {
             var allowed = settings.Value;
