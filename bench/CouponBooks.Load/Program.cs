@@ -56,6 +56,9 @@ try
     report.Note("commits/s counts every transaction of the database (reads included); WAL flushes are pg_stat_wal.wal_sync; stats-delta rows are rows added to book_stats_deltas: "
         + "CouponBooks' writer adds one per batch and book, so for one-book scenarios 'transitions per delta row' is its batch size; the reference adds one per transition.");
 
+    report.Note("'stolen by the host' is the steal time of /proc/stat: time this virtual machine was ready to run but its host ran something else. "
+        + "It takes cores from every process alike, so a window with steal is slower and has longer tails than the same window without it.");
+
     var (restAverage, restMax) = report.RestOfMachine();
     if (restMax > 0.2 || othersBefore > 0.2)
     {
