@@ -45,11 +45,52 @@ public static class TestPostgres
         return server.ConnectionString;
     }
 
+    /// <summary>
+    /// A port nothing listens on and this test run has not handed out before, below the kernel's ephemeral range.
+    /// A port the kernel picked (bind to 0) lies inside that range, where any outgoing connection may take it as its
+    /// local port once its silo is killed, and a silo started again on it then cannot be reached.
+    /// </summary>
     public static int FreeTcpPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (int attempt = 0; attempt < 1000; attempt++)
+        {
+            int port = Random.Shared.Next(FirstPort, EphemeralLow);
+            if (!HandedOut.TryAdd(port, 0))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Any, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"No free port between {FirstPort} and {EphemeralLow}.");
+    }
+
+    private const int FirstPort = 20000;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
+
+    private static readonly int EphemeralLow = ReadEphemeralLow();
+
+    private static int ReadEphemeralLow()
+    {
+        try
+        {
+            string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            return int.TryParse(range[0], out int low) && low > FirstPort + 1000 ? low : 32768;
+        }
+        catch (IOException)
+        {
+            return 32768;
+        }
     }
 
     private static async Task<string> StartServerAsync()
