@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CouponBooks.Tests.Infrastructure;
@@ -67,13 +66,13 @@ public sealed class CoHostedNodeTests : IAsyncLifetime
     [Fact]
     public async Task Limits_and_single_redemption_hold_with_requests_spread_over_two_nodes()
     {
-        using var admin = await ClientAsync(_first, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
+        using var admin = await ApiCalls.SignedInAsync(_first, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
 
         // One user, 50 requests at once through both nodes, two allowed.
         var (perUserBook, _) = await CouponCalls.BookWithCodesAsync(admin, 100, new { name = "Two each", maxAssignmentsPerUser = 2 });
         var user = await ApiCalls.RegisterAsync(_first.CreateClient());
-        using var onFirst = await ClientAsync(_first, user.Email, user.Password);
-        using var onSecond = await ClientAsync(_second, user.Email, user.Password);
+        using var onFirst = await ApiCalls.SignedInAsync(_first, user.Email, user.Password);
+        using var onSecond = await ApiCalls.SignedInAsync(_second, user.Email, user.Password);
         var perUser = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => CouponCalls.AssignAsync(i % 2 == 0 ? onFirst : onSecond, perUserBook)));
         Assert.Equal(2, perUser.Count(r => r.StatusCode == HttpStatusCode.Created));
         foreach (var refused in perUser.Where(r => r.StatusCode != HttpStatusCode.Created))
@@ -140,23 +139,5 @@ public sealed class CoHostedNodeTests : IAsyncLifetime
         settings["Admin:Email"] = ApiFixture.AdminEmail;
         settings["Admin:Password"] = ApiFixture.AdminPassword;
         return new ApiFixture.ApiFactory(settings);
-    }
-
-    private static async Task<HttpClient> ClientAsync(ApiFixture.ApiFactory node, string email, string password)
-    {
-        var client = node.CreateClient();
-        for (int attempt = 0; ; attempt++)
-        {
-            var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
-            if (response.IsSuccessStatusCode)
-            {
-                var tokens = (await response.Content.ReadFromJsonAsync<Tokens>())!;
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-                return client;
-            }
-
-            Assert.True(attempt < 100, $"login failed: {(int)response.StatusCode}");
-            await Task.Delay(100);
-        }
     }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using CouponBooks.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,7 +39,7 @@ public sealed class TwoSiloGuaranteeTests : IAsyncLifetime
     [Fact]
     public async Task Limits_and_single_redemption_hold_with_two_silos()
     {
-        using var admin = await ClientAsync(ApiFixture.AdminEmail, ApiFixture.AdminPassword);
+        using var admin = await ApiCalls.SignedInAsync(_api, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
         var management = _first.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         Assert.Equal(2, (await management.GetHosts(onlyActive: true)).Count);
 
@@ -74,27 +72,9 @@ public sealed class TwoSiloGuaranteeTests : IAsyncLifetime
         Assert.Equal(2, statistics.Where(s => s.ActivationCount > 0).Select(s => s.SiloAddress).Distinct().Count());
     }
 
-    private async Task<HttpClient> ClientAsync(string email, string password)
-    {
-        var client = _api.CreateClient();
-        for (int attempt = 0; ; attempt++)
-        {
-            var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
-            if (response.IsSuccessStatusCode)
-            {
-                var tokens = (await response.Content.ReadFromJsonAsync<Tokens>())!;
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-                return client;
-            }
-
-            Assert.True(attempt < 100, $"login failed: {(int)response.StatusCode}");
-            await Task.Delay(100);
-        }
-    }
-
     private async Task<(HttpClient Client, Guid Id)> NewUserAsync()
     {
         var user = await ApiCalls.RegisterAsync(_api.CreateClient());
-        return (await ClientAsync(user.Email, user.Password), user.Id);
+        return (await ApiCalls.SignedInAsync(_api, user.Email, user.Password), user.Id);
     }
 }

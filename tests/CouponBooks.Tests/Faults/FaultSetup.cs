@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using CouponBooks.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -42,27 +40,8 @@ public static class FaultSetup
         return settings;
     }
 
-    /// <summary>A client logged in as <paramref name="email"/>, trying until the cluster answers.</summary>
-    public static async Task<HttpClient> ClientAsync(WebApplicationFactory<Program> api, string email, string password, TimeSpan? within = null)
-    {
-        var client = api.CreateClient();
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
-            if (response.IsSuccessStatusCode)
-            {
-                var tokens = (await response.Content.ReadFromJsonAsync<Tokens>())!;
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-                return client;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"login of {email} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(200);
-        }
-    }
-
-    public static Task<HttpClient> AdminAsync(WebApplicationFactory<Program> api) => ClientAsync(api, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
+    /// <summary>A client logged in as the bootstrap admin, trying until the cluster answers.</summary>
+    public static Task<HttpClient> AdminAsync(WebApplicationFactory<Program> api) => ApiCalls.SignedInAsync(api, ApiFixture.AdminEmail, ApiFixture.AdminPassword);
 
     public static string Seconds(TimeSpan time) => $"{time.TotalSeconds:F1} s";
 }

@@ -30,8 +30,8 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
             var u3 = await ApiCalls.RegisterAsync(api.CreateClient());
             var u1Tokens = await ApiCalls.LoginAsync(api.CreateClient(), u1.Email, u1.Password);
             using var c1 = Bearer(api.CreateClient(), u1Tokens.AccessToken);
-            using var c2 = await FaultSetup.ClientAsync(api, u2.Email, u2.Password);
-            using var c3 = await FaultSetup.ClientAsync(api, u3.Email, u3.Password);
+            using var c2 = await ApiCalls.SignedInAsync(api, u2.Email, u2.Password);
+            using var c3 = await ApiCalls.SignedInAsync(api, u3.Email, u3.Password);
 
             // A book at both of its limits, with coupons in every state.
             var (book, _) = await CouponCalls.BookWithCodesAsync(admin, 10,
@@ -108,7 +108,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
             // Users: the disabled one stays disabled, the promoted one is an admin, refresh tokens still rotate.
             await ApiCalls.AssertProblemAsync(await c2.GetAsync("/api/v1/users/me"), HttpStatusCode.Unauthorized, "unauthorized");
             await ApiCalls.AssertProblemAsync(await api.CreateClient().PostAsJsonAsync("/api/v1/auth/login", new { email = u2.Email, password = u2.Password }), HttpStatusCode.Forbidden, "account-disabled");
-            using var promoted = await FaultSetup.ClientAsync(api, u3.Email, u3.Password);
+            using var promoted = await ApiCalls.SignedInAsync(api, u3.Email, u3.Password);
             Assert.Equal(HttpStatusCode.OK, (await promoted.GetAsync($"/api/v1/users?email={Uri.EscapeDataString(u1.Email)}")).StatusCode);
             using var anonymous = api.CreateClient();
             Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = u1Tokens.RefreshToken })).StatusCode);

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace CouponBooks.Tests.Infrastructure;
 
@@ -13,6 +15,29 @@ public sealed record UserBody(Guid Id, string Email, string? DisplayName, string
 /// <summary>The calls most tests make, with the assertions that they succeeded.</summary>
 public static class ApiCalls
 {
+    /// <summary>
+    /// A client of <paramref name="api"/> carrying the access token of <paramref name="email"/>, logging in again until it
+    /// works (an Api just started, or whose silos are coming back, answers 503 meanwhile) or <paramref name="within"/> ends.
+    /// </summary>
+    public static async Task<HttpClient> SignedInAsync(WebApplicationFactory<Program> api, string email, string password, TimeSpan? within = null)
+    {
+        var client = api.CreateClient();
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { email, password });
+            if (response.IsSuccessStatusCode)
+            {
+                var tokens = (await response.Content.ReadFromJsonAsync<Tokens>())!;
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+                return client;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"login of {email} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(200);
+        }
+    }
+
     public static string NewEmail(string prefix = "user") => $"{prefix}-{Guid.NewGuid():N}@example.com";
 
     public static async Task<TestUser> RegisterAsync(HttpClient client, string? email = null, string password = "correct-horse-battery", string? displayName = null)
