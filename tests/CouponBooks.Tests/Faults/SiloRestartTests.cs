@@ -81,7 +81,8 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
             var restart = Stopwatch.StartNew();
             await Task.WhenAll(silos.Select(s => s.StartAgainAsync()));
             var started = restart.Elapsed;
-            var serving = await ServingAgainAsync(admin, $"/api/v1/books/{book}", TimeSpan.FromSeconds(60));
+            output.WriteLine($"silos restarted on silo/gateway ports {string.Join(", ", silos.Select(s => $"{s.SiloPort}/{s.GatewayPort}"))}");
+            var serving = await ServingAgainAsync(admin, $"/api/v1/books/{book}", TimeSpan.FromSeconds(60), () => ClusterStateAsync(connectionString, clusterId, silos));
             output.WriteLine($"restart of every silo: silos active again after {FaultSetup.Seconds(started)}, the Api serving again after {FaultSetup.Seconds(restart.Elapsed)} ({serving} requests answered 503 meanwhile)");
 
             foreach (string path in reads)
@@ -135,8 +136,11 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
         return JsonNode.Parse(text);
     }
 
-    /// <summary>Asks until the Api answers 200 again; answers how many 503s came first. Anything else fails the test.</summary>
-    private static async Task<int> ServingAgainAsync(HttpClient client, string path, TimeSpan within)
+    /// <summary>
+    /// Asks until the Api answers 200 again; answers how many 503s came first. Anything else fails the test, and a
+    /// timeout fails it with <paramref name="describe"/>'s account of the cluster.
+    /// </summary>
+    private static async Task<int> ServingAgainAsync(HttpClient client, string path, TimeSpan within, Func<Task<string>> describe)
     {
         var deadline = DateTime.UtcNow + within;
         for (int unavailable = 0; ; unavailable++)
@@ -147,10 +151,40 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
                 return unavailable;
             }
 
-            await ApiCalls.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "service-unavailable");
-            Assert.True(DateTime.UtcNow < deadline, $"the Api did not serve again within {within}");
+            var problem = await ApiCalls.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"the Api did not serve again within {within}; last answer: {problem.GetProperty("detail").GetString()}\n{await describe()}");
+            }
+
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>The membership table's rows of the cluster and each silo process's ports, state and last lines of output.</summary>
+    private static async Task<string> ClusterStateAsync(string connectionString, string clusterId, IEnumerable<SiloChildProcess> silos)
+    {
+        var text = new System.Text.StringBuilder("membership (address, port, generation, status, gateway port, start, i-am-alive):\n");
+        await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(
+                "select address, port, generation, status, proxyport, starttime, iamalivetime from orleansmembershiptable where deploymentid = $1 order by starttime", connection);
+            command.Parameters.AddWithValue(clusterId);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                text.AppendLine($"  {reader.GetValue(0)} {reader.GetValue(1)} {reader.GetValue(2)} {reader.GetValue(3)} {reader.GetValue(4)} {reader.GetValue(5):O} {reader.GetValue(6):O}");
+            }
+        }
+
+        foreach (var silo in silos)
+        {
+            text.AppendLine($"silo {silo.SiloPort}/{silo.GatewayPort}, process {(silo.ProcessId is { } id ? id.ToString() : "not running")}, last output:");
+            text.AppendLine(silo.RecentOutput);
+        }
+
+        return text.ToString();
     }
 
     private static HttpClient Bearer(HttpClient client, string token)
