@@ -11,18 +11,19 @@ namespace CouponBooks.Api.Auth;
 /// expire, so a client sending the same token with every request pays for parsing it and checking its signature
 /// once, not on every request (a quarter of the API's CPU per coupon command went there). Only valid tokens are kept;
 /// a cached token stops being accepted at its expiry (plus the allowed clock skew) exactly as a fresh validation would
-/// refuse it. Each hit gets its own copy of the token's identity. Disabled users are refused after validation
-/// (JwtBearerEvents.OnTokenValidated), for cached tokens too.
+/// refuse it. Each hit gets its own copy of the token's identity. JwtBearer asks <see cref="TryGetValid"/> first
+/// (JwtBearerEvents.OnMessageReceived) and validates through this handler only what it did not know; disabled users are
+/// refused on both paths (AuthSetup).
 /// </summary>
 internal sealed class ValidatedTokenCache : TokenHandler
 {
     public const int DefaultMaxEntries = 20_000;
 
+    private const string BearerPrefix = "Bearer ";
+
     private readonly JsonWebTokenHandler _inner;
     private readonly TimeProvider _clock;
     private readonly int _maxEntries;
-
-    private const string BearerPrefix = "Bearer ";
 
     private readonly ConcurrentDictionary<string, Entry> _valid;
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _validBySpan;
@@ -65,32 +66,20 @@ internal sealed class ValidatedTokenCache : TokenHandler
         return false;
     }
 
+    /// <summary>
+    /// A full validation (the handler's path for a token <see cref="TryGetValid"/> did not know): a valid token is
+    /// remembered until its expiry plus the allowed clock skew, an invalid one forgotten.
+    /// </summary>
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        var now = _clock.GetUtcNow().UtcDateTime;
-        if (_valid.TryGetValue(token, out var hit))
-        {
-            // One cache serves one scheme, whose parameters the handler may hand in as a fresh copy per request.
-            if (now < hit.AcceptedUntil)
-            {
-                Interlocked.Increment(ref _hits);
-                return new TokenValidationResult
-                {
-                    IsValid = true,
-                    ClaimsIdentity = hit.Result.ClaimsIdentity.Clone(),
-                    SecurityToken = hit.Result.SecurityToken,
-                    TokenType = hit.Result.TokenType,
-                    Issuer = hit.Result.Issuer,
-                };
-            }
-
-            _valid.TryRemove(KeyValuePair.Create(token, hit));
-        }
-
         var result = await _inner.ValidateTokenAsync(token, validationParameters);
         if (result.IsValid && result.SecurityToken is { } validated && validated.ValidTo != DateTime.MinValue)
         {
-            Remember(token, new Entry(result, validated.ValidTo + validationParameters.ClockSkew), now);
+            Remember(token, new Entry(result, validated.ValidTo + validationParameters.ClockSkew), _clock.GetUtcNow().UtcDateTime);
+        }
+        else
+        {
+            _valid.TryRemove(token, out _);
         }
 
         return result;

@@ -16,34 +16,34 @@ public sealed class ValidatedTokenCacheTests
     {
         var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock);
         string token = Token(_clock.GetUtcNow().AddMinutes(15), Key);
-        var parameters = Parameters();
+        Assert.False(cache.TryGetValid(token, out _));
 
-        var first = await cache.ValidateTokenAsync(token, parameters);
-        var second = await cache.ValidateTokenAsync(token, parameters);
+        Assert.True((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
+        Assert.True(cache.TryGetValid(ValidatedTokenCache.BearerToken($"Bearer {token}"), out var first));
+        Assert.True(cache.TryGetValid(token, out var second));
 
-        Assert.True(first.IsValid);
-        Assert.True(second.IsValid);
         Assert.Equal(1, cache.Count);
-        Assert.NotSame(first.ClaimsIdentity, second.ClaimsIdentity);
-        Assert.Equal("user-1", second.ClaimsIdentity.FindFirst("sub")?.Value);
-        Assert.Equal("USER", second.ClaimsIdentity.FindFirst("role")?.Value);
+        Assert.Equal(2, cache.Hits);
+        Assert.NotSame(first, second);
+        Assert.Equal("user-1", second.FindFirst("sub")?.Value);
+        Assert.Equal("USER", second.FindFirst("role")?.Value);
     }
 
     [Fact]
     public async Task A_cached_token_is_refused_once_it_expired_like_a_fresh_one()
     {
         var cache = new ValidatedTokenCache(new JsonWebTokenHandler { MapInboundClaims = false }, _clock);
-        var expires = _clock.GetUtcNow().AddMinutes(15);
-        string token = Token(expires, Key);
+        string token = Token(_clock.GetUtcNow().AddMinutes(15), Key);
         var parameters = Parameters();
         Assert.True((await cache.ValidateTokenAsync(token, parameters)).IsValid);
 
         _clock.Advance(TimeSpan.FromMinutes(15) + parameters.ClockSkew - TimeSpan.FromSeconds(1));
-        Assert.True((await cache.ValidateTokenAsync(token, parameters)).IsValid);
+        Assert.True(cache.TryGetValid(token, out _));
         _clock.Advance(TimeSpan.FromSeconds(2));
-        var late = await cache.ValidateTokenAsync(token, parameters);
+        Assert.False(cache.TryGetValid(token, out _));
 
-        Assert.False(late.IsValid);
+        // The handler then validates it afresh: refused, and forgotten.
+        Assert.False((await cache.ValidateTokenAsync(token, parameters)).IsValid);
         Assert.Equal(0, cache.Count);
     }
 
@@ -55,8 +55,17 @@ public sealed class ValidatedTokenCacheTests
         string forged = Token(_clock.GetUtcNow().AddMinutes(15), otherKey);
 
         Assert.False((await cache.ValidateTokenAsync(forged, Parameters())).IsValid);
-        Assert.False((await cache.ValidateTokenAsync(forged, Parameters())).IsValid);
+        Assert.False(cache.TryGetValid(forged, out _));
         Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Only_a_bearer_header_names_a_token()
+    {
+        Assert.Equal("abc.def", ValidatedTokenCache.BearerToken("Bearer abc.def ").ToString());
+        Assert.Equal("abc.def", ValidatedTokenCache.BearerToken("bearer abc.def").ToString());
+        Assert.True(ValidatedTokenCache.BearerToken("Basic dXNlcjpwYXNz").IsEmpty);
+        Assert.True(ValidatedTokenCache.BearerToken(null).IsEmpty);
     }
 
     [Fact]
