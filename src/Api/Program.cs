@@ -8,13 +8,13 @@ using CouponBooks.Api.Http;
 using CouponBooks.Api.Jobs;
 using CouponBooks.Api.Pools;
 using CouponBooks.Api.Users;
+using CouponBooks.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 
-string connectionString = builder.Configuration.GetConnectionString("Postgres")
-    ?? throw new InvalidOperationException("ConnectionStrings__Postgres is not set: name the PostgreSQL database the cluster uses.");
+string connectionString = CouponBooksSiloExtensions.ConnectionString(builder.Configuration);
 
 // Bodies are small everywhere but the CSV upload, which raises its own limit to 64 MiB.
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);

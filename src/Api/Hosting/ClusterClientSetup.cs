@@ -39,21 +39,17 @@ internal static class ClusterClientSetup
 
     /// <summary>The cluster as configured: a silo in this process (<c>Orleans:CoHosted</c>) or a client of separate silos.</summary>
     public static WebApplicationBuilder AddCluster(this WebApplicationBuilder builder, string connectionString) =>
-        IsCoHosted(builder.Configuration) ? builder.AddCoHostedSilo(connectionString) : builder.AddClusterClient(connectionString);
+        IsCoHosted(builder.Configuration) ? builder.AddCoHostedSilo() : builder.AddClusterClient(connectionString);
 
     /// <summary>
     /// A silo of the cluster in this process, after the schema is brought up to date (<c>Database:MigrateOnStart</c>,
     /// on unless turned off, as in a silo host). Hosted services start in the order they were added and the web
     /// server last, so the schema is there before the silo starts, and the silo before the first request.
     /// </summary>
-    private static WebApplicationBuilder AddCoHostedSilo(this WebApplicationBuilder builder, string connectionString)
+    private static WebApplicationBuilder AddCoHostedSilo(this WebApplicationBuilder builder)
     {
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        if (builder.Configuration.GetValue("Database:MigrateOnStart", true))
-        {
-            builder.Services.AddHostedService(sp => new SchemaMigration(connectionString, sp.GetRequiredService<ILogger<SchemaMigration>>()));
-        }
-
+        builder.Services.AddSchemaMigrationOnStart(builder.Configuration);
         builder.UseOrleans(silo =>
         {
             silo.AddCouponBooksCluster(builder.Configuration);

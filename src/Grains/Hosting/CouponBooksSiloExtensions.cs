@@ -18,6 +18,11 @@ public static class CouponBooksSiloExtensions
 {
     public const string ConnectionStringName = "Postgres";
 
+    /// <summary>The cluster's database (<c>ConnectionStrings__Postgres</c>), required.</summary>
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(ConnectionStringName)
+        ?? throw new InvalidOperationException($"ConnectionStrings__{ConnectionStringName} is not set: name the PostgreSQL database to use.");
+
     /// <summary>
     /// A silo of the CouponBooks cluster as configured (section <c>Orleans</c>, <see cref="SiloEndpointOptions"/>):
     /// its cluster and service ids, its silo and gateway ports, ADO.NET membership on PostgreSQL and the grains. The
@@ -26,8 +31,7 @@ public static class CouponBooksSiloExtensions
     public static ISiloBuilder AddCouponBooksCluster(this ISiloBuilder silo, IConfiguration configuration)
     {
         var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
-        string connectionString = configuration.GetConnectionString(ConnectionStringName)
-            ?? throw new InvalidOperationException($"ConnectionStrings__{ConnectionStringName} is not set: name the PostgreSQL database to use.");
+        string connectionString = ConnectionString(configuration);
 
         silo.Configure<ClusterOptions>(o =>
         {
@@ -61,8 +65,7 @@ public static class CouponBooksSiloExtensions
     /// </summary>
     public static ISiloBuilder AddCouponBooksGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
-        string connectionString = configuration.GetConnectionString(ConnectionStringName)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
+        string connectionString = ConnectionString(configuration);
 
         silo.AddAdoNetGrainStorage(StorageNames.Store, options =>
         {

@@ -1,5 +1,8 @@
 using DbUp;
 using DbUp.Engine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -76,11 +79,33 @@ public static class SchemaMigrator
 
 /// <summary>
 /// Applies <c>sql/</c> when its host starts, before any hosted service added after it (a silo's, a web server's):
-/// hosted services start one after another in the order they were added.
+/// hosted services start one after another in the order they were added. (A silo logs "Started silo" when it is
+/// built, before any start; it joins the cluster in its hosted service's start, after this.)
 /// </summary>
-public sealed class SchemaMigration(string connectionString, ILogger<SchemaMigration> logger) : Microsoft.Extensions.Hosting.IHostedService
+public sealed class SchemaMigration(string connectionString, ILogger<SchemaMigration> logger) : IHostedService
 {
+    public const string MigrateOnStartKey = "Database:MigrateOnStart";
+
     public Task StartAsync(CancellationToken cancellationToken) => SchemaMigrator.MigrateAsync(connectionString, logger, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+public static class SchemaMigrationSetup
+{
+    /// <summary>
+    /// Brings the schema up to date when the host starts, unless <c>Database:MigrateOnStart</c> is false; add it before
+    /// the silo (<c>UseOrleans</c>), so the silo starts on the current schema. The silo host and an Api that hosts a
+    /// silo both start this way.
+    /// </summary>
+    public static IServiceCollection AddSchemaMigrationOnStart(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (configuration.GetValue(SchemaMigration.MigrateOnStartKey, true))
+        {
+            string connectionString = Hosting.CouponBooksSiloExtensions.ConnectionString(configuration);
+            services.AddHostedService(sp => new SchemaMigration(connectionString, sp.GetRequiredService<ILogger<SchemaMigration>>()));
+        }
+
+        return services;
+    }
 }

@@ -28,7 +28,7 @@ public static class DemoCommand
 
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         var cluster = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
-        string connectionString = SiloHost.ConnectionString(builder.Configuration);
+        string connectionString = CouponBooksSiloExtensions.ConnectionString(builder.Configuration);
         var connectTimeout = builder.Configuration.GetValue("Demo:ConnectTimeout", TimeSpan.FromMinutes(2));
         var giveUpAt = DateTimeOffset.UtcNow + connectTimeout;
         builder.UseOrleansClient(client =>

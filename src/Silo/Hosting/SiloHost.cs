@@ -56,6 +56,7 @@ public static class SiloHost
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.AddSiloLogging().AddSiloMetrics(endpoints);
+        builder.Services.AddSchemaMigrationOnStart(builder.Configuration);
         builder.UseOrleans(silo =>
         {
             silo.AddCouponBooksCluster(builder.Configuration);
@@ -66,16 +67,10 @@ public static class SiloHost
         });
     }
 
-    /// <summary>Applies <c>sql/</c> (unless disabled) and runs the silo until it is told to stop.</summary>
+    /// <summary>Runs the silo (after applying <c>sql/</c>, unless <c>Database:MigrateOnStart</c> is false) until it is told to stop.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         using var host = Build(args);
-        var configuration = host.Services.GetRequiredService<IConfiguration>();
-        if (configuration.GetValue("Database:MigrateOnStart", true))
-        {
-            await MigrateAsync(host.Services, configuration);
-        }
-
         await host.RunAsync();
         return 0;
     }
@@ -85,17 +80,8 @@ public static class SiloHost
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory }).AddSiloLogging();
         using var host = builder.Build();
-        await MigrateAsync(host.Services, builder.Configuration);
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CouponBooks.Schema");
+        await SchemaMigrator.MigrateAsync(CouponBooksSiloExtensions.ConnectionString(builder.Configuration), logger);
         return 0;
-    }
-
-    public static string ConnectionString(IConfiguration configuration) =>
-        configuration.GetConnectionString(CouponBooksSiloExtensions.ConnectionStringName)
-        ?? throw new InvalidOperationException("ConnectionStrings__Postgres is not set: name the PostgreSQL database to use.");
-
-    private static async Task MigrateAsync(IServiceProvider services, IConfiguration configuration)
-    {
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CouponBooks.Schema");
-        await SchemaMigrator.MigrateAsync(ConnectionString(configuration), logger);
     }
 }
