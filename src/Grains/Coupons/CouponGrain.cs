@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CouponBooks.Books;
 using CouponBooks.Hosting;
+using Orleans.Concurrency;
 
 namespace CouponBooks.Coupons;
 
@@ -10,14 +11,35 @@ namespace CouponBooks.Coupons;
 /// version it read. When the row moved on (a lock released by the sweep, another activation after a silo failure),
 /// it reads the row again and decides again.
 /// </summary>
+/// <remarks>
+/// Calls interleave, so a busy coupon does not wait one commit per transition: while one write is in flight, the
+/// calls that arrive are decided on the state it will leave and gathered into the next write (one row update with
+/// all their history rows), sent when the first lands. Nobody hears an answer before the state it was decided on is
+/// durable: a change when its write lands, a refusal when the write it saw pending lands. When a write does not
+/// land, everything decided on it is void: the row is read again and those calls decide again. Reads answer the
+/// durable state.
+/// </remarks>
+[Reentrant]
 [CollectionAgeLimit(Minutes = 5)]
 internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSettingsCache books, TimeProvider clock) : Grain, ICouponGrain
 {
     private const int MaxAttempts = 5;
+
+    /// <summary>The durable row: as read, or as the last write that landed left it.</summary>
     private CouponRow? _row;
     private bool _loaded;
+    private Task<CouponRow?>? _loading;
+
+    /// <summary>The write in flight (at most one per coupon, so its writes land in order).</summary>
+    private Group? _writing;
+
+    /// <summary>Changes decided on top of <see cref="_writing"/>, written when it lands.</summary>
+    private Group? _gathering;
 
     private string Code => this.GetPrimaryKeyString();
+
+    /// <summary>The state the next decision builds on: the durable row with every change decided since.</summary>
+    private CouponRow? Tip => _gathering?.Next ?? _writing?.Next ?? _row;
 
     public async Task<Outcome<CouponView>> GetAsync(Actor actor)
     {
@@ -45,7 +67,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     public async Task<Outcome<CouponView>> AssignAsync(Guid bookId, Guid userId, Guid actorId, FreeCoupon? known, IdempotencyTicket? ticket)
     {
-        if (!_loaded && known is not null)
+        if (!_loaded && _loading is null && known is not null)
         {
             _row = new CouponRow(known.Code, bookId, CouponState.Unassigned, null, null, null, 0, null, known.Version);
             _loaded = true;
@@ -138,25 +160,84 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     private async Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, ValueTask<Decision>> decide)
     {
-        for (int attempt = 1; ; attempt++)
+        for (int attempt = 1; ;)
         {
-            var row = await RowAsync();
+            await RowAsync();
+            var tip = Tip;
             var now = Now();
-            var decision = await decide(row, now);
-            if (decision.Refusal is { } refusal)
+            var decision = await decide(tip, now);
+            if (!_loaded || !ReferenceEquals(tip, Tip))
             {
-                return refusal;
+                // Other calls moved the state on while this one waited (for the book's settings): decide again.
+                continue;
             }
 
-            var next = decision.Change!.Next;
-            var outcome = Outcome<CouponView>.Success(next.ViewAt(now));
+            if (decision.Refusal is { } refusal)
+            {
+                // Refused on a state still being written: answer once it is durable, or decide again if it never is.
+                var pending = _gathering ?? _writing;
+                if (pending is null || await pending.Landing == Landing.Written)
+                {
+                    return refusal;
+                }
+
+                continue;
+            }
+
+            var change = decision.Change!;
+            var outcome = Outcome<CouponView>.Success(change.Next.ViewAt(now));
             var key = ticket is null ? null : new IdempotencyRecord(ticket.CallerId, ticket.Key, ticket.Path, ticket.RequestHash,
                 JsonSerializer.Serialize(outcome, JsonSerializerOptions.Web), ticket.TraceId);
-            if (await writer.WriteAsync(new CouponWrite(next, row!.State, decision.Change.History, key)))
+            var group = _gathering ??= new Group();
+            group.Add(change.Next, change.History, key);
+            if (_writing is null)
+            {
+                _ = WriteAsync();
+            }
+
+            switch (await group.Landing)
+            {
+                case Landing.Written:
+                    return outcome;
+                case Landing.Failed:
+                    throw group.Error!;
+            }
+
+            // The row moved on since it was read (or the write this change built on did not land): decide again.
+            if (++attempt > MaxAttempts)
+            {
+                throw new InvalidOperationException($"Coupon {Code} kept changing under {MaxAttempts} attempts.");
+            }
+        }
+    }
+
+    /// <summary>Writes the gathered changes, one write at a time, until no more gather; stops at the first that does not land.</summary>
+    private async Task WriteAsync()
+    {
+        while (_gathering is { } group)
+        {
+            _gathering = null;
+            _writing = group;
+            var durable = _row!;
+            var next = group.Next with { Version = durable.Version };
+            Landing landing;
+            try
+            {
+                landing = await writer.WriteAsync(new CouponWrite(next, durable.State, group.History, group.Keys)) ? Landing.Written : Landing.Moved;
+            }
+            catch (Exception ex)
+            {
+                group.Error = ex;
+                landing = Landing.Failed;
+            }
+
+            _writing = null;
+            if (landing == Landing.Written)
             {
                 _row = next with { Version = next.Version + 1 };
-                SiloMetrics.Written(decision.Change.History);
-                if (next.State == CouponState.Redeemed)
+                SiloMetrics.Written(group.History);
+                group.Land(Landing.Written);
+                if (_row.State == CouponState.Redeemed && _gathering is null)
                 {
                     // Fully redeemed is final: nothing but reads can follow, and seldom. Leave memory now rather than
                     // after the idle age, so a busy silo does not carry (nor its GC copy) coupons it is done with;
@@ -164,15 +245,19 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
                     DeactivateOnIdle();
                 }
 
-                return outcome;
+                continue;
             }
 
-            // The row moved on since it was read: read it again and decide again.
+            // Not written (or not known to be): the row is read again, and whatever was decided on this write is void.
             _loaded = false;
-            if (attempt >= MaxAttempts)
+            group.Land(landing);
+            if (_gathering is { } dependants)
             {
-                throw new InvalidOperationException($"Coupon {Code} kept changing under {MaxAttempts} attempts.");
+                _gathering = null;
+                dependants.Land(Landing.Moved);
             }
+
+            return;
         }
     }
 
@@ -183,15 +268,21 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         return now.AddTicks(-(now.Ticks % 10));
     }
 
-    private async ValueTask<CouponRow?> RowAsync()
+    private ValueTask<CouponRow?> RowAsync() => _loaded ? ValueTask.FromResult(_row) : new ValueTask<CouponRow?>(_loading ??= ReadAsync());
+
+    /// <summary>Reads the row once for every call that needs it meanwhile.</summary>
+    private async Task<CouponRow?> ReadAsync()
     {
-        if (!_loaded)
+        try
         {
             _row = await store.GetAsync(Code);
             _loaded = true;
+            return _row;
         }
-
-        return _row;
+        finally
+        {
+            _loading = null;
+        }
     }
 
     /// <summary>Only the owner sees a coupon, and an admin any coupon; to anyone else it does not exist.</summary>
@@ -219,5 +310,45 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         public static implicit operator Decision(Change change) => new(change, null);
 
         public static implicit operator Decision(Refusal refusal) => new(null, refusal);
+    }
+
+    private enum Landing
+    {
+        /// <summary>Committed.</summary>
+        Written,
+
+        /// <summary>Not written: the row had moved past the version read, or the write it built on did not land.</summary>
+        Moved,
+
+        /// <summary>The write failed; it may or may not have committed.</summary>
+        Failed,
+    }
+
+    /// <summary>Changes written together: the row after the last of them, all their history rows and keys.</summary>
+    private sealed class Group
+    {
+        private readonly TaskCompletionSource<Landing> _landed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CouponRow Next { get; private set; } = null!;
+
+        public List<HistoryEntry> History { get; } = [];
+
+        public List<IdempotencyRecord> Keys { get; } = [];
+
+        public Exception? Error { get; set; }
+
+        public Task<Landing> Landing => _landed.Task;
+
+        public void Add(CouponRow next, IReadOnlyList<HistoryEntry> history, IdempotencyRecord? key)
+        {
+            Next = next;
+            History.AddRange(history);
+            if (key is not null)
+            {
+                Keys.Add(key);
+            }
+        }
+
+        public void Land(Landing landing) => _landed.SetResult(landing);
     }
 }

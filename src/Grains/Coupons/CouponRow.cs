@@ -26,7 +26,8 @@ public sealed record CouponRow(
 public sealed record IdempotencyRecord(Guid CallerId, string Key, string Path, byte[] RequestHash, string OutcomeJson, string? TraceId);
 
 /// <summary>
-/// One coupon's change: its new row (whose <see cref="CouponRow.Version"/> is the version read, the condition of
-/// the write), the stored state it leaves, the history rows it adds and the idempotency key it answers.
+/// One coupon's change (one transition, or several decided one on another while the previous write committed): its
+/// new row (whose <see cref="CouponRow.Version"/> is the version read, the condition of the write), the stored state
+/// it leaves, the history rows it adds and the idempotency keys it answers.
 /// </summary>
-public sealed record CouponWrite(CouponRow Next, CouponState FromState, IReadOnlyList<HistoryEntry> History, IdempotencyRecord? Key);
+public sealed record CouponWrite(CouponRow Next, CouponState FromState, IReadOnlyList<HistoryEntry> History, IReadOnlyList<IdempotencyRecord> Keys);

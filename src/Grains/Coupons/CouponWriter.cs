@@ -24,8 +24,9 @@ public sealed class CouponWriterOptions
 /// <summary>
 /// The silo's write path for coupon changes. Grains hand in a change and wait; whatever has gathered while the
 /// previous batch committed goes out as one prepared statement: conditional row updates (each on the version its
-/// grain read), their history rows, their idempotency keys and their stats deltas, all or nothing, one round trip
-/// and one commit. Each change learns whether it applied, or that its row had moved on (the grain reads it again).
+/// grain read), their history rows (numbered in the order given, the order their grain decided them), their
+/// idempotency keys and their stats deltas, all or nothing, one round trip and one commit. Each change learns whether
+/// it applied, or that its row had moved on (the grain reads it again).
 /// </summary>
 public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWriterOptions> options, ILogger<CouponWriter> logger)
     : IHostedService
@@ -49,8 +50,9 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
             insert into coupon_history (code, at, action, from_state, to_state, user_id, actor_id)
             select h.code, h.at, h.action, h.from_state, h.to_state, h.user_id, h.actor_id
             from unnest($11::text[], $12::timestamptz[], $13::smallint[], $14::smallint[], $15::smallint[], $16::uuid[], $17::uuid[])
-                as h(code, at, action, from_state, to_state, user_id, actor_id)
+                with ordinality as h(code, at, action, from_state, to_state, user_id, actor_id, n)
             where h.code in (select code from updated)
+            order by h.n
         ),
         keys as (
             insert into idempotency_keys (caller_id, key, path, request_hash, outcome, trace_id)
@@ -220,8 +222,10 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
         var writes = batch.Where(p => p.Write is not null).Select(p => p.Write!).ToList();
         var rows = writes.Select(w => w.Next).ToList();
         var history = writes.SelectMany(w => w.History.Select(h => (w.Next.Code, Entry: h))).ToList();
-        var keys = batch.Select(p => p.Write is { Key: { } key } ? (Record: key, Code: (string?)p.Write.Next.Code) : p.Key is { } only ? (Record: only, Code: null) : default)
-            .Where(k => k.Record is not null).ToList();
+        var keys = batch.SelectMany(p => p.Write is { } write
+                ? write.Keys.Select(key => (Record: key, Code: (string?)write.Next.Code))
+                : [(Record: p.Key!, Code: (string?)null)])
+            .ToList();
 
         var p = command.Parameters;
         p[0].Value = rows.Select(r => r.Code).ToArray();

@@ -95,6 +95,63 @@ public sealed class ConcurrencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_burst_of_mixed_transitions_on_one_coupon_is_recorded_exactly_in_one_valid_chain_with_writes_shared()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Busy", maxRedemptionsPerCoupon = 1000 });
+        var (client, _) = await api.NewUserAsync();
+        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        int versionBefore = await TestDb.ScalarAsync<int>(api.ConnectionString, "select version from coupons where code = $1", code);
+        string[] verbs = ["lock", "unlock", "redeem"];
+        var calls = Enumerable.Range(0, 240).Select(i => (Verb: verbs[i % 3], Key: i % 2 == 0 ? $"busy-{i}" : null)).ToList();
+
+        var responses = await Task.WhenAll(calls.Select(c => CouponCalls.ActAsync(client, code, c.Verb, c.Key)));
+
+        var succeeded = verbs.ToDictionary(v => v, _ => 0);
+        var bodies = new string[calls.Count];
+        for (int i = 0; i < calls.Count; i++)
+        {
+            bodies[i] = await responses[i].Content.ReadAsStringAsync();
+            if (responses[i].StatusCode == HttpStatusCode.OK)
+            {
+                succeeded[calls[i].Verb]++;
+            }
+            else
+            {
+                await ApiCalls.AssertProblemAsync(responses[i], HttpStatusCode.Conflict, "invalid-transition");
+            }
+        }
+
+        // Every success is one history row, in one chain from ASSIGNED: each row leaves the state the one before reached.
+        var history = await CouponCalls.HistoryAsync(client, code);
+        Assert.Equal(("assign", "ASSIGNED"), (history[0].GetProperty("action").GetString(), history[0].GetProperty("toState").GetString()));
+        var transitions = history.Skip(1).ToList();
+        string state = "ASSIGNED";
+        foreach (var entry in transitions)
+        {
+            Assert.Equal(state, entry.GetProperty("fromState").GetString());
+            state = entry.GetProperty("toState").GetString()!;
+        }
+
+        Assert.Equal(succeeded["lock"], transitions.Count(h => h.GetProperty("action").GetString() == "lock"));
+        Assert.Equal(succeeded["unlock"], transitions.Count(h => h.GetProperty("action").GetString() == "unlock"));
+        Assert.Equal(succeeded["redeem"], transitions.Count(h => h.GetProperty("action").GetString() == "redeem"));
+        var coupon = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement;
+        Assert.Equal((state, succeeded["redeem"]), (coupon.GetProperty("state").GetString(), coupon.GetProperty("redemptionCount").GetInt32()));
+
+        // Changes decided while the coupon's previous write committed went out together: fewer writes than transitions.
+        int writes = await TestDb.ScalarAsync<int>(api.ConnectionString, "select version from coupons where code = $1", code) - versionBefore;
+        Assert.InRange(writes, 1, transitions.Count - 1);
+
+        // Each key answers its first outcome again, whether it changed the coupon or was refused.
+        for (int i = 0; i < calls.Count; i += 2)
+        {
+            var replay = await CouponCalls.ActAsync(client, code, calls[i].Verb, calls[i].Key);
+            Assert.Equal((responses[i].StatusCode, bodies[i]), (replay.StatusCode, await replay.Content.ReadAsStringAsync()));
+        }
+    }
+
+    [Fact]
     public async Task Limits_hold_exactly_after_every_grain_is_deactivated_between_requests()
     {
         using var admin = await api.AdminClientAsync();
