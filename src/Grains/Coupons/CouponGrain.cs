@@ -206,7 +206,8 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             // The row moved on since it was read (or the write this change built on did not land): decide again.
             if (++attempt > MaxAttempts)
             {
-                throw new InvalidOperationException($"Coupon {Code} kept changing under {MaxAttempts} attempts.");
+                // Transient (the API answers 503 with Retry-After): something else keeps writing this coupon's row.
+                throw new TimeoutException($"Coupon {Code} kept changing under {MaxAttempts} attempts; try again.");
             }
         }
     }

@@ -152,6 +152,52 @@ public sealed class ConcurrencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_burst_on_one_coupon_whose_row_moves_under_it_decides_the_void_writes_again_and_records_each_success_once()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Moved under", maxRedemptionsPerCoupon = 1000 });
+        var (client, _) = await api.NewUserAsync();
+        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        string[] verbs = ["lock", "unlock", "redeem"];
+
+        // Another writer (as a second activation would) moves the row's version on while the burst runs: the write in
+        // flight then does not apply, and it and every change decided on it are decided again on the row read anew.
+        var burst = Task.WhenAll(Enumerable.Range(0, 180).Select(i => CouponCalls.ActAsync(client, code, verbs[i % 3])));
+        for (int bump = 0; bump < 6 && !burst.IsCompleted; bump++)
+        {
+            await TestDb.ExecuteAsync(api.ConnectionString, "update coupons set version = version + 1 where code = $1", code);
+            await Task.Delay(25);
+        }
+
+        var responses = await burst;
+        var succeeded = verbs.ToDictionary(v => v, _ => 0);
+        for (int i = 0; i < responses.Length; i++)
+        {
+            if (responses[i].StatusCode == HttpStatusCode.OK)
+            {
+                succeeded[verbs[i % 3]]++;
+            }
+            else
+            {
+                await ApiCalls.AssertProblemAsync(responses[i], HttpStatusCode.Conflict, "invalid-transition");
+            }
+        }
+
+        var transitions = (await CouponCalls.HistoryAsync(client, code)).Skip(1).ToList();
+        string state = "ASSIGNED";
+        foreach (var entry in transitions)
+        {
+            Assert.Equal(state, entry.GetProperty("fromState").GetString());
+            state = entry.GetProperty("toState").GetString()!;
+        }
+
+        Assert.Equal(verbs.Select(v => succeeded[v]), verbs.Select(v => transitions.Count(h => h.GetProperty("action").GetString() == v)));
+        Assert.True(succeeded["lock"] > 0, "no lock succeeded");
+        var coupon = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement;
+        Assert.Equal((state, succeeded["redeem"]), (coupon.GetProperty("state").GetString(), coupon.GetProperty("redemptionCount").GetInt32()));
+    }
+
+    [Fact]
     public async Task Limits_hold_exactly_after_every_grain_is_deactivated_between_requests()
     {
         using var admin = await api.AdminClientAsync();
