@@ -98,12 +98,13 @@ public static class Driver
     /// earlier ones were answered; jobs time themselves from their scheduled moment, so a stall shows as latency.
     /// Jobs scheduled in the window count. Answers false from a job when its pool ran out.
     /// </summary>
-    public static async Task<Run> OpenLoopAsync(double perSecond, TimeSpan warmup, TimeSpan duration, Probe probe, Func<Log, Window, long, Task<bool>> job)
+    public static async Task<Run> OpenLoopAsync(
+        double perSecond, TimeSpan warmup, TimeSpan duration, Probe probe, Func<Log, Window, long, Task<bool>> job, Uri? serviceMetrics = null)
     {
         var window = Window.After(Stopwatch.GetTimestamp(), warmup, duration);
         long origin = window.Start - Window.Ticks(warmup);
         var log = new Log(shared: true);
-        var usage = probe.MeasureAsync(window);
+        var usage = probe.MeasureAsync(window, serviceMetrics);
         var jobs = new List<Task<bool>>();
         for (long i = 0; ; i++)
         {

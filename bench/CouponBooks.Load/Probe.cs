@@ -7,12 +7,111 @@ namespace CouponBooks.Load;
 /// <summary>PostgreSQL's counters at one moment: commits, WAL flushes and records, and two sequences of the write path.</summary>
 public sealed record PgCounters(long Commits, long WalSyncs, long WalRecords, long WalBytes, long DeltaRows, long HistoryRows);
 
+/// <summary>
+/// One second of the machine: cores busy and stolen, what its disks did, the longest a 1 ms sleep of this process
+/// overslept (the machine, or this process, not running it), this process's own GC pauses, and the service's GC
+/// pauses when its metrics were read.
+/// </summary>
+public sealed record Second(double BusyCores, double StealCores, DiskCounters Disk, TimeSpan LongestHiccup, TimeSpan LoadGcPause, TimeSpan? ServiceGcPause);
+
+/// <summary>
+/// A thread of its own that sleeps 1 ms over and over and keeps the longest oversleep: a stall of the whole machine
+/// (or of this process) shows here whatever the services were doing.
+/// </summary>
+public sealed class HiccupMeter : IDisposable
+{
+    private readonly Thread _thread;
+    private volatile bool _stop;
+    private long _longest;
+
+    public HiccupMeter()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "hiccup meter" };
+        _thread.Start();
+    }
+
+    /// <summary>The longest oversleep since the last call.</summary>
+    public TimeSpan TakeLongest() => Stopwatch.GetElapsedTime(0, Interlocked.Exchange(ref _longest, 0));
+
+    public void Dispose()
+    {
+        _stop = true;
+        _thread.Join();
+    }
+
+    private void Run()
+    {
+        long expected = Stopwatch.Frequency / 1000;
+        while (!_stop)
+        {
+            long before = Stopwatch.GetTimestamp();
+            Thread.Sleep(1);
+            long over = Stopwatch.GetTimestamp() - before - expected;
+            long seen = Interlocked.Read(ref _longest);
+            while (over > seen)
+            {
+                long found = Interlocked.CompareExchange(ref _longest, over, seen);
+                if (found == seen)
+                {
+                    break;
+                }
+
+                seen = found;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The whole disks' counters of /proc/diskstats (partitions and loop/ram devices left out), summed: writes and the
+/// milliseconds spent on them, cache flushes (what fsync/fdatasync asks of the device) and their milliseconds, and the
+/// milliseconds with any I/O in flight.
+/// </summary>
+public sealed record DiskCounters(long Writes, long WriteMs, long Flushes, long FlushMs, long BusyMs)
+{
+    public static DiskCounters Read()
+    {
+        long writes = 0, writeMs = 0, flushes = 0, flushMs = 0, busyMs = 0;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/diskstats"))
+            {
+                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 14 || f[2].StartsWith("loop", StringComparison.Ordinal) || f[2].StartsWith("ram", StringComparison.Ordinal)
+                    || !Directory.Exists($"/sys/block/{f[2]}"))
+                {
+                    continue;
+                }
+
+                writes += long.Parse(f[7], CultureInfo.InvariantCulture);
+                writeMs += long.Parse(f[10], CultureInfo.InvariantCulture);
+                busyMs += long.Parse(f[12], CultureInfo.InvariantCulture);
+                if (f.Length >= 20)
+                {
+                    flushes += long.Parse(f[18], CultureInfo.InvariantCulture);
+                    flushMs += long.Parse(f[19], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return new DiskCounters(writes, writeMs, flushes, flushMs, busyMs);
+    }
+
+    public DiskCounters Minus(DiskCounters b) => new(Writes - b.Writes, WriteMs - b.WriteMs, Flushes - b.Flushes, FlushMs - b.FlushMs, BusyMs - b.BusyMs);
+}
+
 /// <summary>CPU ticks (1/100 s) of each metered process and of the whole machine, and PostgreSQL's counters, at one moment.</summary>
 public sealed record Snapshot(long At, IReadOnlyDictionary<string, long> Ticks, long MachineBusy, long MachineSteal, PgCounters Pg);
 
 /// <summary>What happened between two snapshots: CPU seconds per process (and the rest of the machine), PostgreSQL's counters.</summary>
 public sealed record Usage(double Seconds, IReadOnlyList<(string Name, double CpuSeconds)> Cpu, double OtherCpuSeconds, double StealSeconds, PgCounters Pg)
 {
+    /// <summary>The machine, second by second through the window.</summary>
+    public IReadOnlyList<Second> BySecond { get; init; } = [];
+
     public static readonly Usage None = new(0, [], 0, 0, new PgCounters(0, 0, 0, 0, 0, 0));
 
     public double CpuOf(string name) => Cpu.FirstOrDefault(c => c.Name == name).CpuSeconds;
@@ -71,14 +170,64 @@ public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? 
         return new Snapshot(at, ticks, busy, steal, pg);
     }
 
-    /// <summary>Snapshots at the start and the end of the window.</summary>
-    public async Task<Usage> MeasureAsync(Window window)
+    /// <summary>Snapshots at the start and the end of the window, and the machine and its disks second by second in between.</summary>
+    /// <remarks>
+    /// With <paramref name="serviceMetrics"/> (a Prometheus scrape endpoint of the service), its GC pause time is read
+    /// every second too: one scrape a second, a little work for the service, so only the half-load windows ask for it.
+    /// </remarks>
+    public async Task<Usage> MeasureAsync(Window window, Uri? serviceMetrics = null)
     {
         await DelayUntil(window.Start);
         var start = await TakeAsync();
+        var seconds = new List<Second>();
+        var (busy, steal) = MachineTicks();
+        var disk = DiskCounters.Read();
+        var paused = GC.GetTotalPauseDuration();
+        double? servicePaused = await GcPauseSecondsAsync(serviceMetrics);
+        using var hiccups = new HiccupMeter();
+        for (long next = window.Start + Stopwatch.Frequency; next <= window.End; next += Stopwatch.Frequency)
+        {
+            await DelayUntil(next);
+            var (busyNow, stealNow) = MachineTicks();
+            var diskNow = DiskCounters.Read();
+            var pausedNow = GC.GetTotalPauseDuration();
+            double? servicePausedNow = await GcPauseSecondsAsync(serviceMetrics);
+            var servicePause = servicePausedNow - servicePaused is { } delta ? TimeSpan.FromSeconds(delta) : (TimeSpan?)null;
+            seconds.Add(new Second((busyNow - busy) / 100.0, (stealNow - steal) / 100.0, diskNow.Minus(disk), hiccups.TakeLongest(), pausedNow - paused, servicePause));
+            (busy, steal, disk, paused, servicePaused) = (busyNow, stealNow, diskNow, pausedNow, servicePausedNow);
+        }
+
         await DelayUntil(window.End);
-        return Usage.Between(start, await TakeAsync());
+        return Usage.Between(start, await TakeAsync()) with { BySecond = seconds };
     }
+
+    /// <summary>The service's total GC pause time (dotnet_gc_pause_time_seconds_total of its scrape), or null.</summary>
+    private static async Task<double?> GcPauseSecondsAsync(Uri? metrics)
+    {
+        if (metrics is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            string text = await Scraper.GetStringAsync(metrics);
+            foreach (string line in text.Split('\n'))
+            {
+                if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
+                {
+                    return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or FormatException)
+        {
+        }
+
+        return null;
+    }
+
+    private static readonly HttpClient Scraper = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     /// <summary>The postmaster of the server a backend belongs to (its parent), or null if it cannot be read.</summary>
     public static int? PostmasterOf(int backendPid) => Stat(backendPid)?.Parent;

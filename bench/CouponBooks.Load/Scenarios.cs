@@ -338,12 +338,17 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
                 }
 
                 return true;
-            });
+            }, side == _api ? new Uri(options.Api, "/metrics") : null);
             var o = run.Outcome;
             p99[side] = (o.Millis(Op.Lock, 0.5), o.Millis(Op.Lock, 0.99), o.Millis(Op.Redeem, 0.5), o.Millis(Op.Redeem, 0.99), rate);
             double achieved = o.PerSecond(o.InWindow(Op.Lock, 200) + o.InWindow(Op.Redeem, 200));
             Console.Error.WriteLine($"load: half load {target.Name}: {rate:0} requests/s scheduled, {achieved:0} transitions/s; lock p50/p99 {p99[side].Lock50}/{p99[side].Lock99} ms, redeem {p99[side].Redeem50}/{p99[side].Redeem99} ms");
             Console.Error.WriteLine($"load: half load {target.Name}: slowest request of each second, ms: {o.SlowestBySecond()}");
+            Console.Error.WriteLine($"load: half load {target.Name}: each second, machine CPU busy (cores): {Each(run.Usage, s => s.BusyCores.ToString("0.0", CultureInfo.InvariantCulture))}; "
+                + $"disk ms per write: {Each(run.Usage, s => PerOp(s.Disk.WriteMs, s.Disk.Writes))}; disk ms per flush: {Each(run.Usage, s => PerOp(s.Disk.FlushMs, s.Disk.Flushes))}; "
+                + $"longest oversleep of a 1 ms sleep here, ms: {Each(run.Usage, s => s.LongestHiccup.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture))}; "
+                + $"load generator's GC pauses, ms: {Each(run.Usage, s => s.LoadGcPause.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture))}"
+                + (side == _api ? $"; the API's GC pauses, ms: {Each(run.Usage, s => s.ServiceGcPause?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "-")}" : ""));
             report.Add(new Cost("e. half load", target.Name, o.PerSecond(o.InWindowAll()), achieved, run.Usage, probe.Names));
             await CheckLockPoolAsync("e. half load", side, run);
         }
@@ -548,6 +553,10 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
         counts ??= await db.BookCountsAsync(bookId);
         report.Add(new Check(scenario, "book stats (total/unassigned/assigned/locked/redeemed) = coupons by state", counts.Actual, counts.Stats, counts.Actual == counts.Stats));
     }
+
+    private static string Each(Usage usage, Func<Second, string> show) => string.Join(" ", usage.BySecond.Select(show));
+
+    private static string PerOp(long ms, long count) => count == 0 ? "-" : (ms / (double)count).ToString("0.0", CultureInfo.InvariantCulture);
 
     private async Task SettleAsync(string what)
     {
