@@ -104,7 +104,7 @@ public static class Driver
         var window = Window.After(Stopwatch.GetTimestamp(), warmup, duration);
         long origin = window.Start - Window.Ticks(warmup);
         var log = new Log(shared: true);
-        var usage = probe.MeasureAsync(window, serviceMetrics);
+        var usage = probe.MeasureAsync(window, detailed: true, serviceMetrics);
         var jobs = new List<Task<bool>>();
         for (long i = 0; ; i++)
         {

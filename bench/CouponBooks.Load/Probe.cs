@@ -12,7 +12,92 @@ public sealed record PgCounters(long Commits, long WalSyncs, long WalRecords, lo
 /// overslept (the machine, or this process, not running it), this process's own GC pauses, and the service's GC
 /// pauses when its metrics were read.
 /// </summary>
-public sealed record Second(double BusyCores, double StealCores, DiskCounters Disk, TimeSpan LongestHiccup, TimeSpan LoadGcPause, TimeSpan? ServiceGcPause);
+public sealed record Second(double BusyCores, double StealCores, DiskCounters Disk, TimeSpan LongestHiccup, TimeSpan LoadGcPause, TimeSpan? ServiceGcPause)
+{
+    /// <summary>PostgreSQL's most common wait of the second among active client backends, with their average number.</summary>
+    public (string Event, double Sessions)? TopWait { get; init; }
+}
+
+/// <summary>
+/// Samples pg_stat_activity every 20 ms on a connection of its own: what the active client backends wait for (a lock,
+/// the WAL flush, I/O...), counted per event, so a stalled second names what PostgreSQL was waiting on.
+/// </summary>
+public sealed class WaitSampler : IDisposable
+{
+    private const string Sql =
+        """
+        select wait_event_type || ':' || wait_event, count(*)::int from pg_stat_activity
+        where state = 'active' and backend_type = 'client backend' and pid <> pg_backend_pid() and wait_event is not null
+        group by 1
+        """;
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly Dictionary<string, int> _counts = [];
+    private int _samples;
+
+    public WaitSampler(NpgsqlDataSource db) => _loop = Task.Run(() => LoopAsync(db));
+
+    /// <summary>The most common wait since the last call, as the average number of sessions in it per sample.</summary>
+    public (string Event, double Sessions)? TakeTop()
+    {
+        lock (_counts)
+        {
+            (string, double)? top = _counts.Count == 0 || _samples == 0
+                ? null
+                : _counts.MaxBy(c => c.Value) is var (name, count) ? (name, count / (double)_samples) : null;
+            _counts.Clear();
+            _samples = 0;
+            return top;
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try
+        {
+            _loop.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    private async Task LoopAsync(NpgsqlDataSource db)
+    {
+        try
+        {
+            await using var connection = await db.OpenConnectionAsync(_stop.Token);
+            await using var command = new NpgsqlCommand(Sql, connection);
+            while (!_stop.IsCancellationRequested)
+            {
+                var seen = new List<(string, int)>();
+                await using (var reader = await command.ExecuteReaderAsync(_stop.Token))
+                {
+                    while (await reader.ReadAsync(_stop.Token))
+                    {
+                        seen.Add((reader.GetString(0), reader.GetInt32(1)));
+                    }
+                }
+
+                lock (_counts)
+                {
+                    _samples++;
+                    foreach (var (name, count) in seen)
+                    {
+                        _counts[name] = _counts.GetValueOrDefault(name) + count;
+                    }
+                }
+
+                await Task.Delay(20, _stop.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
 
 /// <summary>
 /// A thread of its own that sleeps 1 ms over and over and keeps the longest oversleep: a stall of the whole machine
@@ -175,10 +260,11 @@ public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? 
     /// With <paramref name="serviceMetrics"/> (a Prometheus scrape endpoint of the service), its GC pause time is read
     /// every second too: one scrape a second, a little work for the service, so only the half-load windows ask for it.
     /// </remarks>
-    public async Task<Usage> MeasureAsync(Window window, Uri? serviceMetrics = null)
+    public async Task<Usage> MeasureAsync(Window window, bool detailed = false, Uri? serviceMetrics = null)
     {
         await DelayUntil(window.Start);
         var start = await TakeAsync();
+        using var waits = detailed ? new WaitSampler(db) : null;
         var seconds = new List<Second>();
         var (busy, steal) = MachineTicks();
         var disk = DiskCounters.Read();
@@ -193,7 +279,10 @@ public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? 
             var pausedNow = GC.GetTotalPauseDuration();
             double? servicePausedNow = await GcPauseSecondsAsync(serviceMetrics);
             var servicePause = servicePausedNow - servicePaused is { } delta ? TimeSpan.FromSeconds(delta) : (TimeSpan?)null;
-            seconds.Add(new Second((busyNow - busy) / 100.0, (stealNow - steal) / 100.0, diskNow.Minus(disk), hiccups.TakeLongest(), pausedNow - paused, servicePause));
+            seconds.Add(new Second((busyNow - busy) / 100.0, (stealNow - steal) / 100.0, diskNow.Minus(disk), hiccups.TakeLongest(), pausedNow - paused, servicePause)
+            {
+                TopWait = waits?.TakeTop(),
+            });
             (busy, steal, disk, paused, servicePaused) = (busyNow, stealNow, diskNow, pausedNow, servicePausedNow);
         }
 

@@ -348,7 +348,8 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
                 + $"disk ms per write: {Each(run.Usage, s => PerOp(s.Disk.WriteMs, s.Disk.Writes))}; disk ms per flush: {Each(run.Usage, s => PerOp(s.Disk.FlushMs, s.Disk.Flushes))}; "
                 + $"longest oversleep of a 1 ms sleep here, ms: {Each(run.Usage, s => s.LongestHiccup.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture))}; "
                 + $"load generator's GC pauses, ms: {Each(run.Usage, s => s.LoadGcPause.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture))}"
-                + (side == _api ? $"; the API's GC pauses, ms: {Each(run.Usage, s => s.ServiceGcPause?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "-")}" : ""));
+                + (side == _api ? $"; the API's GC pauses, ms: {Each(run.Usage, s => s.ServiceGcPause?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "-")}" : "")
+                + $"; PostgreSQL's most common wait (sessions): {Each(run.Usage, s => s.TopWait is { } w ? $"{w.Event}×{w.Sessions.ToString("0.0", CultureInfo.InvariantCulture)}" : "-")}");
             report.Add(new Cost("e. half load", target.Name, o.PerSecond(o.InWindowAll()), achieved, run.Usage, probe.Names));
             await CheckLockPoolAsync("e. half load", side, run);
         }
