@@ -255,16 +255,23 @@ public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? 
         return new Snapshot(at, ticks, busy, steal, pg);
     }
 
-    /// <summary>Snapshots at the start and the end of the window, and the machine and its disks second by second in between.</summary>
-    /// <remarks>
-    /// With <paramref name="serviceMetrics"/> (a Prometheus scrape endpoint of the service), its GC pause time is read
-    /// every second too: one scrape a second, a little work for the service, so only the half-load windows ask for it.
-    /// </remarks>
+    /// <summary>
+    /// Snapshots at the start and the end of the window; when <paramref name="detailed"/>, also the machine, its disks,
+    /// PostgreSQL's waits and this process's hiccups second by second in between (a little work of its own, so only
+    /// the half-load windows, whose tails it explains, ask for it).
+    /// </summary>
+    /// <remarks>With <paramref name="serviceMetrics"/> (a Prometheus scrape endpoint of the service), its GC pause time is read every second too.</remarks>
     public async Task<Usage> MeasureAsync(Window window, bool detailed = false, Uri? serviceMetrics = null)
     {
         await DelayUntil(window.Start);
         var start = await TakeAsync();
-        using var waits = detailed ? new WaitSampler(db) : null;
+        if (!detailed)
+        {
+            await DelayUntil(window.End);
+            return Usage.Between(start, await TakeAsync());
+        }
+
+        using var waits = new WaitSampler(db);
         var seconds = new List<Second>();
         var (busy, steal) = MachineTicks();
         var disk = DiskCounters.Read();
@@ -281,7 +288,7 @@ public sealed class Probe(IReadOnlyList<(string Name, int Pid)> processes, int? 
             var servicePause = servicePausedNow - servicePaused is { } delta ? TimeSpan.FromSeconds(delta) : (TimeSpan?)null;
             seconds.Add(new Second((busyNow - busy) / 100.0, (stealNow - steal) / 100.0, diskNow.Minus(disk), hiccups.TakeLongest(), pausedNow - paused, servicePause)
             {
-                TopWait = waits?.TakeTop(),
+                TopWait = waits.TakeTop(),
             });
             (busy, steal, disk, paused, servicePaused) = (busyNow, stealNow, diskNow, pausedNow, servicePausedNow);
         }

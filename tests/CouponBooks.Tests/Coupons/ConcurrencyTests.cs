@@ -107,41 +107,13 @@ public sealed class ConcurrencyTests(ApiFixture api)
 
         var responses = await Task.WhenAll(calls.Select(c => CouponCalls.ActAsync(client, code, c.Verb, c.Key)));
 
-        var succeeded = verbs.ToDictionary(v => v, _ => 0);
-        var bodies = new string[calls.Count];
-        for (int i = 0; i < calls.Count; i++)
-        {
-            bodies[i] = await responses[i].Content.ReadAsStringAsync();
-            if (responses[i].StatusCode == HttpStatusCode.OK)
-            {
-                succeeded[calls[i].Verb]++;
-            }
-            else
-            {
-                await ApiCalls.AssertProblemAsync(responses[i], HttpStatusCode.Conflict, "invalid-transition");
-            }
-        }
-
-        // Every success is one history row, in one chain from ASSIGNED: each row leaves the state the one before reached.
-        var history = await CouponCalls.HistoryAsync(client, code);
-        Assert.Equal(("assign", "ASSIGNED"), (history[0].GetProperty("action").GetString(), history[0].GetProperty("toState").GetString()));
-        var transitions = history.Skip(1).ToList();
-        string state = "ASSIGNED";
-        foreach (var entry in transitions)
-        {
-            Assert.Equal(state, entry.GetProperty("fromState").GetString());
-            state = entry.GetProperty("toState").GetString()!;
-        }
-
-        Assert.Equal(succeeded["lock"], transitions.Count(h => h.GetProperty("action").GetString() == "lock"));
-        Assert.Equal(succeeded["unlock"], transitions.Count(h => h.GetProperty("action").GetString() == "unlock"));
-        Assert.Equal(succeeded["redeem"], transitions.Count(h => h.GetProperty("action").GetString() == "redeem"));
-        var coupon = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement;
-        Assert.Equal((state, succeeded["redeem"]), (coupon.GetProperty("state").GetString(), coupon.GetProperty("redemptionCount").GetInt32()));
+        var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
+        var succeeded = await SuccessesByVerbAsync(responses, i => calls[i].Verb);
+        int transitions = await AssertOneChainAsync(client, code, succeeded);
 
         // Changes decided while the coupon's previous write committed went out together: fewer writes than transitions.
         int writes = await TestDb.ScalarAsync<int>(api.ConnectionString, "select version from coupons where code = $1", code) - versionBefore;
-        Assert.InRange(writes, 1, transitions.Count - 1);
+        Assert.InRange(writes, 1, transitions - 1);
 
         // Each key answers its first outcome again, whether it changed the coupon or was refused.
         for (int i = 0; i < calls.Count; i += 2)
@@ -169,32 +141,9 @@ public sealed class ConcurrencyTests(ApiFixture api)
             await Task.Delay(25);
         }
 
-        var responses = await burst;
-        var succeeded = verbs.ToDictionary(v => v, _ => 0);
-        for (int i = 0; i < responses.Length; i++)
-        {
-            if (responses[i].StatusCode == HttpStatusCode.OK)
-            {
-                succeeded[verbs[i % 3]]++;
-            }
-            else
-            {
-                await ApiCalls.AssertProblemAsync(responses[i], HttpStatusCode.Conflict, "invalid-transition");
-            }
-        }
-
-        var transitions = (await CouponCalls.HistoryAsync(client, code)).Skip(1).ToList();
-        string state = "ASSIGNED";
-        foreach (var entry in transitions)
-        {
-            Assert.Equal(state, entry.GetProperty("fromState").GetString());
-            state = entry.GetProperty("toState").GetString()!;
-        }
-
-        Assert.Equal(verbs.Select(v => succeeded[v]), verbs.Select(v => transitions.Count(h => h.GetProperty("action").GetString() == v)));
+        var succeeded = await SuccessesByVerbAsync(await burst, i => verbs[i % 3]);
+        await AssertOneChainAsync(client, code, succeeded);
         Assert.True(succeeded["lock"] > 0, "no lock succeeded");
-        var coupon = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement;
-        Assert.Equal((state, succeeded["redeem"]), (coupon.GetProperty("state").GetString(), coupon.GetProperty("redemptionCount").GetInt32()));
     }
 
     [Fact]
@@ -234,6 +183,47 @@ public sealed class ConcurrencyTests(ApiFixture api)
 
         await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "lock"), HttpStatusCode.Conflict, "invalid-transition");
         Assert.Equal("REDEEMED", JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement.GetProperty("state").GetString());
+    }
+
+    /// <summary>The 200s of a burst per verb; every other answer must be invalid-transition.</summary>
+    private static async Task<Dictionary<string, int>> SuccessesByVerbAsync(IReadOnlyList<HttpResponseMessage> responses, Func<int, string> verbOf)
+    {
+        var succeeded = new Dictionary<string, int> { ["lock"] = 0, ["unlock"] = 0, ["redeem"] = 0 };
+        for (int i = 0; i < responses.Count; i++)
+        {
+            if (responses[i].StatusCode == HttpStatusCode.OK)
+            {
+                succeeded[verbOf(i)]++;
+            }
+            else
+            {
+                await ApiCalls.AssertProblemAsync(responses[i], HttpStatusCode.Conflict, "invalid-transition");
+            }
+        }
+
+        return succeeded;
+    }
+
+    /// <summary>
+    /// The coupon's history after its assignment is one chain from ASSIGNED (each row leaves the state the one before
+    /// reached) with one row per success of each verb, and the coupon reads as the chain ends; answers its length.
+    /// </summary>
+    private static async Task<int> AssertOneChainAsync(HttpClient client, string code, Dictionary<string, int> succeeded)
+    {
+        var history = await CouponCalls.HistoryAsync(client, code);
+        Assert.Equal(("assign", "ASSIGNED"), (history[0].GetProperty("action").GetString(), history[0].GetProperty("toState").GetString()));
+        var transitions = history.Skip(1).ToList();
+        string state = "ASSIGNED";
+        foreach (var entry in transitions)
+        {
+            Assert.Equal(state, entry.GetProperty("fromState").GetString());
+            state = entry.GetProperty("toState").GetString()!;
+        }
+
+        Assert.Equal(succeeded, succeeded.Keys.ToDictionary(verb => verb, verb => transitions.Count(h => h.GetProperty("action").GetString() == verb)));
+        var coupon = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/coupons/{code}")).RootElement;
+        Assert.Equal((state, succeeded["redeem"]), (coupon.GetProperty("state").GetString(), coupon.GetProperty("redemptionCount").GetInt32()));
+        return transitions.Count;
     }
 
     private Task DeactivateEverythingAsync() =>
