@@ -79,7 +79,18 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
             }
 
             var restart = Stopwatch.StartNew();
-            await Task.WhenAll(silos.Select(s => s.StartAgainAsync()));
+            var restarting = Task.WhenAll(silos.Select(s => s.StartAgainAsync()));
+            try
+            {
+                await restarting;
+            }
+            catch (Exception) when (restarting.Exception is { } failures)
+            {
+                // Every silo's failure, not just the first: one silo that cannot start keeps the other from joining.
+                Assert.Fail($"restarting the silos failed ({failures.InnerExceptions.Count} of {silos.Length}):\n"
+                    + string.Join("\n---\n", failures.InnerExceptions.Select(e => e.Message)) + "\n" + await ClusterStateAsync(connectionString, clusterId, silos));
+            }
+
             var started = restart.Elapsed;
             output.WriteLine($"silos restarted on silo/gateway ports {string.Join(", ", silos.Select(s => $"{s.SiloPort}/{s.GatewayPort}"))}");
             var serving = await ServingAgainAsync(admin, $"/api/v1/books/{book}", TimeSpan.FromSeconds(60), () => ClusterStateAsync(connectionString, clusterId, silos));

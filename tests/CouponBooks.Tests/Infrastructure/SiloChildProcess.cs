@@ -11,7 +11,11 @@ public sealed class SiloChildProcess : IAsyncDisposable
 {
     private const int ActiveStatus = 3;
     private readonly Dictionary<string, string> _settings;
+    private const int HeadLines = 60;
+    private const int TailLines = 150;
+    private readonly List<string> _head = [];
     private readonly Queue<string> _output = new();
+    private long _dropped;
     private Process? _process;
 
     private SiloChildProcess(Dictionary<string, string> settings, string connectionString, string clusterId, int siloPort, int gatewayPort)
@@ -44,14 +48,15 @@ public sealed class SiloChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The last lines the silo wrote, for failure messages.</summary>
+    /// <summary>The first and the last lines the silo's current process wrote, for failure messages.</summary>
     public string RecentOutput
     {
         get
         {
             lock (_output)
             {
-                return string.Join("\n", _output);
+                string gap = _dropped > 0 ? $"\n... ({_dropped} lines left out) ...\n" : "\n";
+                return string.Join("\n", _head) + gap + string.Join("\n", _output);
             }
         }
     }
@@ -92,6 +97,13 @@ public sealed class SiloChildProcess : IAsyncDisposable
         // The test run's own settings must not leak into the silo: it gets everything on its command line.
         info.Environment.Remove("ConnectionStrings__Postgres");
         info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
+
+        lock (_output)
+        {
+            _head.Clear();
+            _output.Clear();
+            _dropped = 0;
+        }
 
         var started = DateTime.UtcNow;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the silo process.");
@@ -158,10 +170,17 @@ public sealed class SiloChildProcess : IAsyncDisposable
 
         lock (_output)
         {
+            if (_head.Count < HeadLines)
+            {
+                _head.Add(line);
+                return;
+            }
+
             _output.Enqueue(line);
-            while (_output.Count > 200)
+            if (_output.Count > TailLines)
             {
                 _output.Dequeue();
+                _dropped++;
             }
         }
     }
