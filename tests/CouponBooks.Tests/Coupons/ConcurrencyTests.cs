@@ -76,10 +76,7 @@ public sealed class ConcurrencyTests(ApiFixture api)
     [Fact]
     public async Task A_hundred_concurrent_redeems_of_one_locked_coupon_redeem_it_once()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
         await CouponCalls.ActOkAsync(client, code, "lock");
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => CouponCalls.ActAsync(client, code, "redeem")));
@@ -97,10 +94,7 @@ public sealed class ConcurrencyTests(ApiFixture api)
     [Fact]
     public async Task A_burst_of_mixed_transitions_on_one_coupon_is_recorded_exactly_in_one_valid_chain_with_writes_shared()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Busy", maxRedemptionsPerCoupon = 1000 });
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Busy", maxRedemptionsPerCoupon = 1000 });
         int versionBefore = await TestDb.ScalarAsync<int>(api.ConnectionString, "select version from coupons where code = $1", code);
         string[] verbs = ["lock", "unlock", "redeem"];
         var calls = Enumerable.Range(0, 240).Select(i => (Verb: verbs[i % 3], Key: i % 2 == 0 ? $"busy-{i}" : null)).ToList();
@@ -126,10 +120,7 @@ public sealed class ConcurrencyTests(ApiFixture api)
     [Fact]
     public async Task A_burst_on_one_coupon_whose_row_moves_under_it_decides_the_void_writes_again_and_records_each_success_once()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Moved under", maxRedemptionsPerCoupon = 1000 });
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Moved under", maxRedemptionsPerCoupon = 1000 });
         string[] verbs = ["lock", "unlock", "redeem"];
 
         // Another writer (as a second activation would) moves the row's version on while the burst runs: the write in
@@ -172,10 +163,7 @@ public sealed class ConcurrencyTests(ApiFixture api)
     [Fact]
     public async Task A_redeemed_coupon_stays_redeemed_after_deactivation()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
         await CouponCalls.ActOkAsync(client, code, "lock");
         await CouponCalls.ActOkAsync(client, code, "redeem");
 

@@ -77,10 +77,7 @@ public sealed class IdempotencyTests(ApiFixture api)
     [Fact]
     public async Task A_repeated_redeem_answers_the_first_success_and_a_refusal_is_replayed_too()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
 
         // Refused at first (not locked): the repeat answers the same refusal even after the coupon was locked.
         var refused = await CouponCalls.ActAsync(client, code, "redeem", "redeem-early");

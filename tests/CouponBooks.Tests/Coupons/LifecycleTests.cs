@@ -76,10 +76,7 @@ public sealed class LifecycleTests(ApiFixture api)
     [Fact]
     public async Task Moves_out_of_order_are_invalid_transitions_naming_the_current_state()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 2);
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 2);
 
         var redeem = await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "redeem"), HttpStatusCode.Conflict, "invalid-transition");
         Assert.Contains("ASSIGNED", redeem.GetProperty("detail").GetString());
@@ -100,10 +97,7 @@ public sealed class LifecycleTests(ApiFixture api)
     [Fact]
     public async Task A_multi_redemption_coupon_returns_to_assigned_until_its_count_is_reached()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Three times", maxRedemptionsPerCoupon = 3 });
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Three times", maxRedemptionsPerCoupon = 3 });
 
         for (int i = 1; i <= 3; i++)
         {
@@ -119,10 +113,7 @@ public sealed class LifecycleTests(ApiFixture api)
     [Fact]
     public async Task A_fully_redeemed_coupon_leaves_memory_and_reads_the_same_from_its_row()
     {
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Twice", maxRedemptionsPerCoupon = 2 });
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Twice", maxRedemptionsPerCoupon = 2 });
         var management = api.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         var grainId = api.Silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ICouponGrain>(code).GetGrainId();
         async Task<bool> InMemoryAsync() => (await management.GetDetailedGrainStatistics()).Any(s => s.GrainId == grainId);
@@ -152,9 +143,7 @@ public sealed class LifecycleTests(ApiFixture api)
     public async Task A_lock_runs_out_by_itself_and_then_redeem_is_lock_expired_until_locked_again()
     {
         using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = "Short lock", lockTtlSeconds = 5 });
-        var (client, user) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, user, bookId, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Short lock", lockTtlSeconds = 5 });
         var locked = await CouponCalls.ActOkAsync(client, code, "lock");
         Assert.InRange(locked.GetProperty("lockedUntil").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(6));
 
@@ -184,9 +173,7 @@ public sealed class LifecycleTests(ApiFixture api)
     public async Task Outside_the_validity_window_nothing_is_assigned_locked_or_redeemed()
     {
         using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 2);
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, bookId, code) = await CouponCalls.OwnedCouponAsync(api, 2);
 
         var patch = await admin.PatchAsync($"/api/v1/books/{bookId}", CouponCalls.Json("""{"validUntil":"2020-01-01T00:00:00Z"}"""));
         Assert.Equal(HttpStatusCode.OK, patch.StatusCode);

@@ -19,6 +19,16 @@ public static class CouponCalls
         return (bookId, list);
     }
 
+    /// <summary>A new user holding the first coupon of a new book of <paramref name="codes"/> codes (ASSIGNED to it).</summary>
+    public static async Task<(HttpClient Client, TestUser User, Guid BookId, string Code)> OwnedCouponAsync(ApiFixture api, int codes = 1, object? settings = null)
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await BookWithCodesAsync(admin, codes, settings);
+        var (client, user) = await api.NewUserAsync();
+        string code = (await AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        return (client, user, bookId, code);
+    }
+
     public static Task<HttpResponseMessage> AssignAsync(HttpClient client, Guid bookId, Guid? userId = null, string? key = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/books/{bookId}/assignments")

@@ -117,10 +117,7 @@ public sealed class SiloMetricsTests(ApiFixture api)
             ["Metrics:Port"] = port.ToString(),
         });
         using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1, new { name = $"Expiry {Guid.NewGuid():N}", lockTtlSeconds = 5 });
-        var (client, _) = await api.NewUserAsync();
-        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = $"Expiry {Guid.NewGuid():N}", lockTtlSeconds = 5 });
         var before = await PrometheusText.ScrapeAsync(scraper);
 
         await CouponCalls.ActOkAsync(client, code, "lock");
