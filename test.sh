@@ -31,4 +31,22 @@ web/build.sh >&2
 # --- end web console ---
 
 dotnet build CouponBooks.sln -c Release -nologo -v quiet
-dotnet test CouponBooks.sln -c Release --no-build --logger "console;verbosity=normal" "$@"
+# The run's own summary stays last. When a test fails, its name and message are repeated just above that summary
+# (a copy of it follows), so the end of the output alone says what failed: the failure itself scrolled by long before.
+log="$(mktemp "${TMPDIR:-/tmp}/couponbooks-test-log.XXXXXX")"
+set +e
+dotnet test CouponBooks.sln -c Release --no-build --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ] && grep -q '^  Failed ' "$log"; then
+  echo
+  echo "test.sh: the failed tests again (message only; the stack trace is above):"
+  awk '/^  Failed [^ ]+ \[/ { print; grabbing = 0; next }
+       /^  Error Message:/ { grabbing = 1; lines = 0; next }
+       /^  Stack Trace:/ || /^  Failed / { grabbing = 0 }
+       grabbing && !/^\{/ && lines < 8 { print substr($0, 1, 400); lines++ }' "$log"
+  echo
+  sed -n '/^Test Run \(Failed\|Aborted\)/,$p' "$log"
+fi
+rm -f "$log"
+exit "$status"
