@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CouponBooks.Coupons;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 using Orleans.Runtime;
@@ -8,6 +9,9 @@ namespace CouponBooks.Api.Http;
 /// <summary>Turns what escapes a handler into problem details: bad input is 400/413/415, an unreachable cluster or database is 503.</summary>
 internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
+    /// <summary>A coupon busy with other writers is usually free again at once.</summary>
+    private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(1);
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
@@ -25,7 +29,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         if (code == ErrorCode.ServiceUnavailable)
         {
             logger.LogWarning("Answering 503 on {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, exception.Message);
-            ApiProblems.SetRetryAfter(context, ApiProblems.UnavailableRetryAfter);
+            ApiProblems.SetRetryAfter(context, Find<CouponBusyException>(exception) is null ? ApiProblems.UnavailableRetryAfter : BusyRetryAfter);
         }
 
         var problem = ApiProblems.Details(code.Value, detail, errors);
@@ -48,7 +52,29 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
                 return (ErrorCode.ValidationFailed, "The request body is not valid JSON.", new() { [json.Path ?? "body"] = [json.Message] });
         }
 
-        return IsUnavailable(exception) ? (ErrorCode.ServiceUnavailable, "The cluster or the database cannot be reached.", null) : (null, null, null);
+        if (!IsUnavailable(exception))
+        {
+            return (null, null, null);
+        }
+
+        return Find<CouponBusyException>(exception) is null
+            ? (ErrorCode.ServiceUnavailable, "The cluster or the database cannot be reached.", null)
+            : (ErrorCode.ServiceUnavailable, "The coupon kept changing while this request was being decided, so nothing was changed; send it again.", null);
+    }
+
+    /// <summary>The exception, or the first of its inner exceptions, of type <typeparamref name="T"/>.</summary>
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Faults that mean "a part of the system cannot be reached now", not "this request is wrong".</summary>
@@ -58,7 +84,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         // The client could not open a connection to a gateway (a silo that was just killed, say).
         Orleans.Runtime.Messaging.ConnectionFailedException => true,
         System.Net.Sockets.SocketException or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Connections.ConnectionResetException => true,
-        TimeoutException => true,
+        TimeoutException or CouponBusyException => true,
         PostgresException postgres => IsUnavailableState(postgres.SqlState),
         NpgsqlException => true,
         OrleansException orleans when orleans.Message.Contains("gateway", StringComparison.OrdinalIgnoreCase) => true,

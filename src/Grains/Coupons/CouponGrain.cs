@@ -207,7 +207,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             if (++attempt > MaxAttempts)
             {
                 // Transient (the API answers 503 with Retry-After): something else keeps writing this coupon's row.
-                throw new TimeoutException($"Coupon {Code} kept changing under {MaxAttempts} attempts; try again.");
+                throw new CouponBusyException($"Coupon {Code} kept changing under {MaxAttempts} attempts; nothing was changed.");
             }
         }
     }

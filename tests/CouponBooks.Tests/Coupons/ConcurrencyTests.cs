@@ -138,6 +138,38 @@ public sealed class ConcurrencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_coupon_whose_row_never_takes_a_write_answers_503_with_retry_after_changes_nothing_and_keeps_the_key_free()
+    {
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Never written" });
+
+        // As if another writer always got there first: every conditional update of this row applies to nothing.
+        string skip = $"skip_{Guid.NewGuid():N}";
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            $"create function {skip}() returns trigger language plpgsql as $$ begin return null; end $$; " +
+            $"create trigger {skip} before update on coupons for each row when (old.code = '{code}') execute function {skip}()");
+        HttpResponseMessage busy;
+        try
+        {
+            busy = await CouponCalls.ActAsync(client, code, "lock", key: "busy-lock");
+        }
+        finally
+        {
+            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {skip} on coupons; drop function {skip}()");
+        }
+
+        var problem = await ApiCalls.AssertProblemAsync(busy, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+        Assert.Equal("The coupon kept changing while this request was being decided, so nothing was changed; send it again.", problem.GetProperty("detail").GetString());
+        Assert.Equal("1", busy.Headers.RetryAfter?.ToString());
+        Assert.Equal(["assign"], (await CouponCalls.HistoryAsync(client, code)).Select(h => h.GetProperty("action").GetString()));
+        Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from idempotency_keys where key = 'busy-lock'"));
+
+        // The key was not spent on the failure: sent again, the same request locks the coupon.
+        var again = await CouponCalls.ActAsync(client, code, "lock", key: "busy-lock");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("LOCKED", JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task Limits_hold_exactly_after_every_grain_is_deactivated_between_requests()
     {
         using var admin = await api.AdminClientAsync();
