@@ -148,23 +148,49 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Asks until the Api answers 200 again; answers how many 503s came first. Anything else fails the test, and a
-    /// timeout fails it with <paramref name="describe"/>'s account of the cluster.
+    /// Asks until the Api answers 200 for <paramref name="path"/> and serves grains of every directory partition again;
+    /// answers how many 503s came first. Anything else fails the test, and a timeout fails it with
+    /// <paramref name="describe"/>'s account of the cluster.
     /// </summary>
+    /// <remarks>
+    /// One grain answering is not enough: until a new silo's view drops the killed incarnation on its port, a grain whose
+    /// directory entry that incarnation owned answers 503 ("the target silo is no longer active"). So each round also
+    /// asks for users that do not exist (each a new grain, spread over the directory); the cluster serves again once a
+    /// whole round answers with no 503.
+    /// </remarks>
     private static async Task<int> ServingAgainAsync(HttpClient client, string path, TimeSpan within, Func<Task<string>> describe)
     {
+        const int Spread = 16;
         var deadline = DateTime.UtcNow + within;
-        for (int unavailable = 0; ; unavailable++)
+        for (int unavailable = 0; ;)
         {
-            var response = await client.GetAsync(path);
-            if (response.StatusCode == HttpStatusCode.OK)
+            var round = await Task.WhenAll(Enumerable.Range(0, Spread).Select(_ => client.GetAsync($"/api/v1/users/{Guid.NewGuid()}")).Prepend(client.GetAsync(path)));
+            for (int i = 0; i < round.Length; i++)
+            {
+                if (round[i].StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    await ApiCalls.AssertProblemAsync(round[i], HttpStatusCode.ServiceUnavailable, "service-unavailable");
+                }
+                else if (i == 0)
+                {
+                    Assert.Equal(HttpStatusCode.OK, round[i].StatusCode);
+                }
+                else
+                {
+                    await ApiCalls.AssertProblemAsync(round[i], HttpStatusCode.NotFound, "not-found");
+                }
+            }
+
+            var refused = round.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+            if (refused.Count == 0)
             {
                 return unavailable;
             }
 
-            var problem = await ApiCalls.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+            unavailable += refused.Count;
             if (DateTime.UtcNow >= deadline)
             {
+                var problem = JsonDocument.Parse(await refused[0].Content.ReadAsStringAsync()).RootElement;
                 Assert.Fail($"the Api did not serve again within {within}; last answer: {problem.GetProperty("detail").GetString()}\n{await describe()}");
             }
 
