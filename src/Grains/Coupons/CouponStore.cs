@@ -1,14 +1,15 @@
 using System.Threading.Channels;
+using CouponBooks.Storage;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace CouponBooks.Coupons;
 
 /// <summary>
 /// Reads of one coupon's row and history (writes go through <see cref="CouponWriter"/>). Row reads, which every
 /// coupon activation makes, are gathered: whatever activations ask while the previous read runs go out as one
-/// <c>where code = any($1)</c>, one round trip for many coupons. Each read loop keeps its own connection with the
-/// statement prepared, so a read is that one round trip: no pool checkout, nor the session reset that returning a
-/// connection to the pool costs the server.
+/// <c>where code = any($1)</c>, one round trip for many coupons, on the read loop's own connection
+/// (<see cref="DedicatedStatement"/>).
 /// </summary>
 public sealed class CouponStore : IDisposable
 {
@@ -66,67 +67,39 @@ public sealed class CouponStore : IDisposable
     private async Task ReadLoopAsync()
     {
         var batch = new List<PendingRead>(MaxBatch);
-        NpgsqlConnection? connection = null;
-        NpgsqlCommand? command = null;
-        try
+        await using var statement = new DedicatedStatement(_dataSource, connection => new NpgsqlCommand($"select {RowColumns} from coupons where code = any($1)", connection)
         {
-            while (await _reads.Reader.WaitToReadAsync())
+            Parameters = { new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text } },
+        });
+        while (await _reads.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _reads.Reader.TryRead(out var next))
             {
-                batch.Clear();
-                while (batch.Count < MaxBatch && _reads.Reader.TryRead(out var next))
+                batch.Add(next);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var rows = await ReadRowsAsync(await statement.GetAsync(), batch.Select(r => r.Code).Distinct(StringComparer.Ordinal).ToArray());
+                foreach (var read in batch)
                 {
-                    batch.Add(next);
-                }
-
-                if (batch.Count == 0)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    if (connection is null || command is null || connection.FullState != System.Data.ConnectionState.Open)
-                    {
-                        if (connection is not null)
-                        {
-                            await connection.DisposeAsync();
-                        }
-
-                        connection = await _dataSource.OpenConnectionAsync();
-                        command = new NpgsqlCommand($"select {RowColumns} from coupons where code = any($1)", connection)
-                        {
-                            Parameters = { new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text } },
-                        };
-                        await command.PrepareAsync();
-                    }
-
-                    var rows = await ReadRowsAsync(command, batch.Select(r => r.Code).Distinct(StringComparer.Ordinal).ToArray());
-                    foreach (var read in batch)
-                    {
-                        read.Done.TrySetResult(rows.GetValueOrDefault(read.Code));
-                    }
-                }
-                catch (Exception ex)
-                {
-                    foreach (var read in batch)
-                    {
-                        read.Done.TrySetException(ex);
-                    }
-
-                    if (connection is not null)
-                    {
-                        // A broken connection is opened anew for the next batch.
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
+                    read.Done.TrySetResult(rows.GetValueOrDefault(read.Code));
                 }
             }
-        }
-        finally
-        {
-            if (connection is not null)
+            catch (Exception ex)
             {
-                await connection.DisposeAsync();
+                foreach (var read in batch)
+                {
+                    read.Done.TrySetException(ex);
+                }
+
+                await statement.DiscardAsync();
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using CouponBooks.Hosting;
+using CouponBooks.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -113,8 +114,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
     {
         int maxBatch = Math.Max(1, options.Value.MaxBatch);
         var batch = new List<Pending>(maxBatch);
-        NpgsqlConnection? connection = null;
-        NpgsqlCommand? command = null;
+        await using var statement = new DedicatedStatement(dataSource, CreateCommand);
         try
         {
             while (await _pending.Reader.WaitToReadAsync(stopping))
@@ -133,19 +133,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                 long started = Stopwatch.GetTimestamp();
                 try
                 {
-                    if (connection is null || command is null || connection.FullState != System.Data.ConnectionState.Open)
-                    {
-                        if (connection is not null)
-                        {
-                            await connection.DisposeAsync();
-                        }
-
-                        connection = await dataSource.OpenConnectionAsync(stopping);
-                        command = CreateCommand(connection);
-                        await command.PrepareAsync(stopping);
-                    }
-
-                    var applied = await ExecuteAsync(command, batch, stopping);
+                    var applied = await ExecuteAsync(await statement.GetAsync(stopping), batch, stopping);
                     // Counted before any writer hears back, so whatever its answer causes comes after the count.
                     SiloMetrics.BatchWritten(batch.Count, Conflicts(batch, applied), Stopwatch.GetElapsedTime(started));
                     foreach (var pending in batch)
@@ -162,11 +150,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                         pending.Done.TrySetException(ex);
                     }
 
-                    if (connection is not null)
-                    {
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
+                    await statement.DiscardAsync();
                 }
             }
         }
@@ -178,11 +162,6 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
             foreach (var pending in batch)
             {
                 pending.Done.TrySetCanceled(CancellationToken.None);
-            }
-
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
             }
         }
     }
