@@ -36,10 +36,21 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
         }
 
         var ticket = new IdempotencyTicket(callerId, key, path, requestHash, traceId);
-        var outcome = await RunAsync(command, ticket);
-        if (outcome.IsRefused)
+        Outcome<CouponView> outcome;
+        try
         {
-            await writer.RecordAsync(new IdempotencyRecord(callerId, key, path, requestHash, JsonSerializer.Serialize(outcome, JsonSerializerOptions.Web), traceId));
+            outcome = await RunAsync(command, ticket);
+            if (outcome.IsRefused)
+            {
+                await writer.RecordAsync(new IdempotencyRecord(callerId, key, path, requestHash, JsonSerializer.Serialize(outcome, JsonSerializerOptions.Web), traceId));
+            }
+        }
+        catch
+        {
+            // A write that failed may still have committed, and this key with it: the next repeat reads the key again
+            // rather than run the command a second time.
+            _loaded = false;
+            throw;
         }
 
         _first = new Stored(path, requestHash, outcome, traceId);

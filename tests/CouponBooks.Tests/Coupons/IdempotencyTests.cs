@@ -112,6 +112,53 @@ public sealed class IdempotencyTests(ApiFixture api)
         Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
     }
 
+    [Fact]
+    public async Task A_repeat_after_a_failure_that_hid_a_commit_answers_the_stored_response_and_changes_nothing_more()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 2);
+        var (client, user) = await api.NewUserAsync();
+        string model = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        string code = (await CouponCalls.AssignOkAsync(client, bookId)).GetProperty("code").GetString()!;
+        // A keyed lock of the other coupon: its stored key is the pattern of the one the lost commit below stores.
+        Assert.Equal(HttpStatusCode.OK, (await CouponCalls.ActAsync(client, model, "lock", key: "model-key")).StatusCode);
+
+        // The keyed lock's write fails (as when the connection breaks): 503, and nothing is committed here...
+        string fail = $"fail_{Guid.NewGuid():N}";
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            $"create function {fail}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
+            $"create trigger {fail} before update on coupons for each row when (old.code = '{code}') execute function {fail}()");
+        HttpResponseMessage failed;
+        try
+        {
+            failed = await CouponCalls.ActAsync(client, code, "lock", key: "lost-key");
+        }
+        finally
+        {
+            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {fail} on coupons; drop function {fail}()");
+        }
+
+        await ApiCalls.AssertProblemAsync(failed, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+
+        // ...but as if it had committed and only the answer was lost: the lock, its history row and its key are stored.
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            "update coupons set state = 2, locked_until = now() + interval '300 seconds', version = version + 1 where code = $1", code);
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            "insert into coupon_history (code, at, action, from_state, to_state, user_id, actor_id) values ($1, now(), 1, 1, 2, $2, $2)", code, user.Id);
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            "insert into idempotency_keys (caller_id, key, path, request_hash, outcome, trace_id) " +
+            "select caller_id, 'lost-key', replace(path, $1, $2), request_hash, replace(outcome::text, $1, $2)::jsonb, trace_id " +
+            "from idempotency_keys where caller_id = $3 and key = 'model-key'", model, code, user.Id);
+
+        // The repeat answers the stored response: it does not lock again (which would be refused as LOCKED).
+        var again = await CouponCalls.ActAsync(client, code, "lock", key: "lost-key");
+        string body = await again.Content.ReadAsStringAsync();
+        Assert.True(again.StatusCode == HttpStatusCode.OK, body);
+        var replayed = JsonDocument.Parse(body).RootElement;
+        Assert.Equal((code, "LOCKED"), (replayed.GetProperty("code").GetString(), replayed.GetProperty("state").GetString()));
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupon_history where code = $1 and action = 1", code));
+    }
+
     [Theory]
     [InlineData("x256")]
     [InlineData("x1000")]
