@@ -18,6 +18,12 @@ namespace CouponBooks.Coupons;
 /// durable: a change when its write lands, a refusal when the write it saw pending lands. When a write does not
 /// land, everything decided on it is void: the row is read again and those calls decide again. Reads answer the
 /// durable state.
+/// <para>
+/// A coupon with an owner changes only through its grain (and the expiry sweep, which the lock's time already says),
+/// but a missing or UNASSIGNED row can change under it: codes are imported and generated, and pools distributed,
+/// straight into the table in bulk. So an answer that rests on such a row (a read, a refusal) reads it again first,
+/// unless it was read since the call came in; a change needs no such read, its write is conditional on the version.
+/// </para>
 /// </remarks>
 [Reentrant]
 [CollectionAgeLimit(Minutes = 5)]
@@ -29,6 +35,10 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
     private CouponRow? _row;
     private bool _loaded;
     private Task<CouponRow?>? _loading;
+
+    /// <summary>Reads started so far, and which of them gave <see cref="_row"/> (0: the row came another way).</summary>
+    private long _readsStarted;
+    private long _rowRead;
 
     /// <summary>The write in flight (at most one per coupon, so its writes land in order).</summary>
     private Group? _writing;
@@ -43,13 +53,13 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     public async Task<Outcome<CouponView>> GetAsync(Actor actor)
     {
-        var row = await RowAsync();
+        var row = await CurrentRowAsync();
         return Visible(row, actor) ? Outcome<CouponView>.Success(row!.ViewAt(Now())) : NotFound();
     }
 
     public async Task<Outcome<IReadOnlyList<HistoryEntry>>> GetHistoryAsync(Actor actor)
     {
-        var row = await RowAsync();
+        var row = await CurrentRowAsync();
         if (!Visible(row, actor))
         {
             return NotFound();
@@ -70,6 +80,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         if (!_loaded && _loading is null && known is not null)
         {
             _row = new CouponRow(known.Code, bookId, CouponState.Unassigned, null, null, null, 0, null, known.Version);
+            _rowRead = 0;
             _loaded = true;
         }
 
@@ -91,7 +102,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
     }
 
     public Task<Outcome<CouponView>> LockAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: true, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state != CouponState.Assigned)
@@ -103,8 +114,9 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             return new Change(next, [.. Expiry(row, now), new HistoryEntry(now, CouponAction.Lock, CouponState.Assigned, CouponState.Locked, row.UserId, actor.UserId)]);
         });
 
+    /// <remarks>Also outside the book's validity window: a reservation can always be given back.</remarks>
     public Task<Outcome<CouponView>> UnlockAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: false, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state != CouponState.Locked)
@@ -117,7 +129,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         });
 
     public Task<Outcome<CouponView>> RedeemAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, (row, settings, now) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: true, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state == CouponState.Assigned && row.LockedUntil is { } ranOut && ranOut <= now)
@@ -136,21 +148,25 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             return new Change(next, [new HistoryEntry(now, CouponAction.Redeem, CouponState.Locked, to, row.UserId, actor.UserId)]);
         });
 
-    private Task<Outcome<CouponView>> OwnerChangeAsync(Actor actor, IdempotencyTicket? ticket, Func<CouponRow, BookSettings, DateTimeOffset, Decision> decide) =>
+    /// <summary>
+    /// A change by the owner or an admin (to anyone else the coupon does not exist; an admin acting on an UNASSIGNED
+    /// coupon is told its state by <paramref name="decide"/>).
+    /// </summary>
+    private Task<Outcome<CouponView>> OwnerChangeAsync(Actor actor, IdempotencyTicket? ticket, bool activeBookOnly, Func<CouponRow, BookSettings, DateTimeOffset, Decision> decide) =>
         ChangeAsync(ticket, async (row, now) =>
         {
-            if (!Visible(row, actor) || row!.UserId is null)
+            if (!Visible(row, actor))
             {
                 return NotFound();
             }
 
-            var settings = await books.GetAsync(row.BookId);
+            var settings = await books.GetAsync(row!.BookId);
             if (settings is null)
             {
                 return NotFound();
             }
 
-            return settings.IsActiveAt(now)
+            return !activeBookOnly || settings.IsActiveAt(now)
                 ? decide(row, settings, now)
                 : new Refusal(ErrorCode.BookNotActive, "The coupon's book is outside its validity window.");
         });
@@ -160,6 +176,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     private async Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, ValueTask<Decision>> decide)
     {
+        long readsBefore = _readsStarted;
         for (int attempt = 1; ;)
         {
             await RowAsync();
@@ -176,7 +193,18 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
             {
                 // Refused on a state still being written: answer once it is durable, or decide again if it never is.
                 var pending = _gathering ?? _writing;
-                if (pending is null || await pending.Landing == Landing.Written)
+                if (pending is null)
+                {
+                    if (MayBeBehind(readsBefore))
+                    {
+                        Reload();
+                        continue;
+                    }
+
+                    return refusal;
+                }
+
+                if (await pending.Landing == Landing.Written)
                 {
                     return refusal;
                 }
@@ -271,12 +299,44 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     private ValueTask<CouponRow?> RowAsync() => _loaded ? ValueTask.FromResult(_row) : new ValueTask<CouponRow?>(_loading ??= ReadAsync());
 
+    /// <summary>The durable row for a read: read again first when it may be behind the table (see the remarks above).</summary>
+    private async ValueTask<CouponRow?> CurrentRowAsync()
+    {
+        long readsBefore = _readsStarted;
+        var row = await RowAsync();
+        while (MayBeBehind(readsBefore))
+        {
+            Reload();
+            row = await RowAsync();
+        }
+
+        return row;
+    }
+
+    /// <summary>
+    /// Whether the durable row is missing or UNASSIGNED (so bulk imports and distributions may have changed it), no
+    /// write of this grain is pending, and it was not read since the call that asks came in (reads started before).
+    /// </summary>
+    private bool MayBeBehind(long readsBefore) =>
+        _loaded && (_row is null || _row.State == CouponState.Unassigned) && _writing is null && _gathering is null && _rowRead <= readsBefore;
+
+    /// <summary>Has the row read again by the next <see cref="RowAsync"/> (or joins the read under way).</summary>
+    private void Reload()
+    {
+        if (_loading is null)
+        {
+            _loaded = false;
+        }
+    }
+
     /// <summary>Reads the row once for every call that needs it meanwhile.</summary>
     private async Task<CouponRow?> ReadAsync()
     {
+        long read = ++_readsStarted;
         try
         {
             _row = await store.GetAsync(Code);
+            _rowRead = read;
             _loaded = true;
             return _row;
         }

@@ -170,16 +170,39 @@ public sealed class LifecycleTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task Outside_the_validity_window_nothing_is_assigned_locked_or_redeemed()
+    public async Task Outside_the_validity_window_nothing_is_assigned_locked_or_redeemed_but_a_lock_can_be_given_back()
     {
         using var admin = await api.AdminClientAsync();
         var (client, _, bookId, code) = await CouponCalls.OwnedCouponAsync(api, 2);
+        await CouponCalls.ActOkAsync(client, code, "lock");
 
         var patch = await admin.PatchAsync($"/api/v1/books/{bookId}", CouponCalls.Json("""{"validUntil":"2020-01-01T00:00:00Z"}"""));
         Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
 
         await ApiCalls.AssertProblemAsync(await CouponCalls.AssignAsync(client, bookId), HttpStatusCode.Conflict, "book-not-active");
+        await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "redeem"), HttpStatusCode.Conflict, "book-not-active");
+        var unlocked = await CouponCalls.ActOkAsync(client, code, "unlock");
+        Assert.Equal(("ASSIGNED", JsonValueKind.Null), (unlocked.GetProperty("state").GetString(), unlocked.GetProperty("lockedUntil").ValueKind));
         await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "lock"), HttpStatusCode.Conflict, "book-not-active");
+        Assert.Equal(["assign", "lock", "unlock"], (await CouponCalls.HistoryAsync(client, code)).Select(h => h.GetProperty("action").GetString()));
+    }
+
+    [Fact]
+    public async Task An_admin_acting_on_an_unassigned_coupon_is_told_its_state_and_anyone_else_gets_404()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (_, codes) = await CouponCalls.BookWithCodesAsync(admin, 1);
+        var (stranger, _) = await api.NewUserAsync();
+
+        foreach (var (verb, needed) in new[] { ("lock", "only an ASSIGNED coupon can be locked"), ("unlock", "only a LOCKED coupon can be unlocked"), ("redeem", "only a LOCKED coupon can be redeemed") })
+        {
+            var problem = await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(admin, codes[0], verb), HttpStatusCode.Conflict, "invalid-transition");
+            Assert.Equal($"The coupon is UNASSIGNED; {needed}.", problem.GetProperty("detail").GetString());
+            await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(stranger, codes[0], verb), HttpStatusCode.NotFound, "not-found");
+        }
+
+        Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupon_history where code = $1", codes[0]));
+        Assert.Equal("UNASSIGNED", JsonDocument.Parse(await admin.GetStringAsync($"/api/v1/coupons/{codes[0]}")).RootElement.GetProperty("state").GetString());
     }
 
     [Fact]
