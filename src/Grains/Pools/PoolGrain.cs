@@ -48,6 +48,14 @@ internal sealed class PoolGrain(PoolStore store) : Grain, IPoolGrain
 
     public async Task<Outcome<DistributionStart>> DistributeAsync(DistributionSpec spec, bool dryRun, Guid jobId, byte[] requestHash, Guid actorId)
     {
+        var job = GrainFactory.GetGrain<IJobGrain>(jobId);
+        if (!dryRun && await job.GetAsync() is not null)
+        {
+            // Only an Idempotency-Key names a job that exists: a repeat answers its first job (or 422 for another
+            // request), whatever changed since (the pool deleted, the book's window closed).
+            return Started(await job.StartAsync(new JobSpec(JobKind.Distribute, spec.BookId, 0, PoolId: Id, Distribution: spec, RequestHash: requestHash, ActorId: actorId)), jobId);
+        }
+
         if (await LoadAsync() is null)
         {
             return NotFound();
@@ -75,12 +83,14 @@ internal sealed class PoolGrain(PoolStore store) : Grain, IPoolGrain
 
         long memberCount = (await store.GetAsync(Id))?.MemberCount ?? 0;
         long total = spec.Mode == DistributionMode.Equal ? spec.PerUser * memberCount : spec.Total;
-        bool started = await GrainFactory.GetGrain<IJobGrain>(jobId).StartAsync(new JobSpec(
-            JobKind.Distribute, spec.BookId, total, PoolId: Id, Distribution: spec, RequestHash: requestHash, ActorId: actorId));
-        return started
-            ? Outcome<DistributionStart>.Success(new DistributionStart(jobId, null))
-            : new Refusal(ErrorCode.IdempotencyKeyReused, "This Idempotency-Key was used for another distribution request.");
+        return Started(await job.StartAsync(new JobSpec(
+            JobKind.Distribute, spec.BookId, total, PoolId: Id, Distribution: spec, RequestHash: requestHash, ActorId: actorId)), jobId);
     }
+
+    /// <summary>The answer to a start: the job, or 422 when its key named a job of another request.</summary>
+    private static Outcome<DistributionStart> Started(bool started, Guid jobId) => started
+        ? Outcome<DistributionStart>.Success(new DistributionStart(jobId, null))
+        : new Refusal(ErrorCode.IdempotencyKeyReused, "This Idempotency-Key was used for another distribution request.");
 
     private async Task<PoolView?> LoadAsync()
     {

@@ -149,6 +149,16 @@ public sealed class PoolsTests(ApiFixture api)
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
         Assert.Equal(2L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
         await ApiCalls.AssertProblemAsync(await Send(new { bookId, mode = "equal", perUser = 1 }), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+
+        // The first answer stands whatever changed since: the book's window closed, then the pool deleted.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsync($"/api/v1/books/{bookId}", CouponCalls.Json("""{"validUntil":"2020-01-01T00:00:00Z"}"""))).StatusCode);
+        var afterClosing = await Send(new { bookId, mode = "equal", perUser = 2 });
+        Assert.Equal((HttpStatusCode.Accepted, first.Headers.Location), (afterClosing.StatusCode, afterClosing.Headers.Location));
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/pools/{poolId}")).StatusCode);
+        var afterDeleting = await Send(new { bookId, mode = "equal", perUser = 2 });
+        Assert.Equal((HttpStatusCode.Accepted, first.Headers.Location), (afterDeleting.StatusCode, afterDeleting.Headers.Location));
+        await ApiCalls.AssertProblemAsync(await Send(new { bookId, mode = "equal", perUser = 1 }), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(2L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
     }
 
     [Fact]
