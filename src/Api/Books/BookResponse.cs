@@ -47,7 +47,7 @@ public sealed record JobAccepted(Guid JobId);
 
 public sealed record CodeIssueResponse(int Line, string Value, string Reason);
 
-/// <summary>Answer of an upload stored at once: <c>accepted</c> codes, and the skipped lines (at most 100 listed, <c>skippedCount</c> in all).</summary>
+/// <summary>Answer of an upload stored at once: <c>accepted</c> codes, every skipped line, and <c>skippedCount</c>.</summary>
 public sealed record UploadResponse(long Accepted, IReadOnlyList<CodeIssueResponse> Skipped, long SkippedCount)
 {
     public static UploadResponse From(ImportReport report) =>

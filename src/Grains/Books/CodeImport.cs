@@ -12,7 +12,14 @@ namespace CouponBooks.Books;
 /// </summary>
 public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> logger)
 {
-    public const int MaxReported = 100;
+    /// <summary>Offenders listed by a refused upload (API.md: at most 100).</summary>
+    public const int MaxOffenders = 100;
+
+    /// <summary>
+    /// Skipped lines listed by an upload with skipInvalid: every one of an upload answered at once (those have at most
+    /// 10,000 lines), the first 10,000 of a larger one's job (<c>skippedCount</c> counts them all).
+    /// </summary>
+    public const int MaxSkippedListed = 10_000;
 
     // Lines that are not valid codes, and repeats of a code (every occurrence after its first line).
     private const string BadLines =
@@ -61,8 +68,9 @@ public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> 
         }
 
         long lines = await ScalarAsync(connection, transaction, "select count(*) from upload_lines where upload_id = $1", uploadId);
-        var (bad, badCount) = await IssuesAsync(connection, transaction, BadLines, uploadId);
-        var (existing, existingCount) = await IssuesAsync(connection, transaction, ExistingLines, uploadId);
+        int listed = skipInvalid ? MaxSkippedListed : MaxOffenders;
+        var (bad, badCount) = await IssuesAsync(connection, transaction, BadLines, uploadId, listed);
+        var (existing, existingCount) = await IssuesAsync(connection, transaction, ExistingLines, uploadId, listed);
         if (!skipInvalid && badCount > 0)
         {
             throw Refused(ErrorCode.InvalidCodes, $"{badCount} line(s) are not valid codes or repeat a code of the file; nothing was stored.", bad);
@@ -91,7 +99,7 @@ public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> 
         }
 
         progress?.Report(lines);
-        var skipped = bad.Concat(existing).OrderBy(i => i.Line).Take(MaxReported).ToList();
+        var skipped = bad.Concat(existing).OrderBy(i => i.Line).Take(MaxSkippedListed).ToList();
         var report = new ImportReport(accepted, skipped, lines - accepted);
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
@@ -129,11 +137,11 @@ public sealed class CodeImport(NpgsqlDataSource dataSource, ILogger<CodeImport> 
         return await command.ExecuteScalarAsync() is string json ? JsonSerializer.Deserialize<ImportReport>(json, JsonSerializerOptions.Web) : null;
     }
 
-    private static async Task<(List<CodeIssue> Issues, long Count)> IssuesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, Guid uploadId)
+    private static async Task<(List<CodeIssue> Issues, long Count)> IssuesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, Guid uploadId, int limit)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
         command.Parameters.AddWithValue(uploadId);
-        command.Parameters.AddWithValue(MaxReported);
+        command.Parameters.AddWithValue(limit);
         var issues = new List<CodeIssue>();
         long count = 0;
         await using var reader = await command.ExecuteReaderAsync();

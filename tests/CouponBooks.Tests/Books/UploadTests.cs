@@ -83,6 +83,28 @@ public sealed class UploadTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Skip_invalid_lists_every_skipped_line_of_an_upload_answered_at_once()
+    {
+        using var admin = await api.AdminClientAsync();
+        var bookId = await BookCalls.CreateBookAsync(admin);
+        string a = Code(), b = Code();
+        // 150 bad lines (more than the 100 offenders a refused upload lists) between two good codes.
+        var lines = new List<string> { a };
+        lines.AddRange(Enumerable.Range(0, 150).Select(i => $"bad code {i}"));
+        lines.Add(b);
+
+        var response = await BookCalls.UploadCsvAsync(admin, bookId, string.Join("\n", lines), skipInvalid: true);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((2L, 150L), (body.GetProperty("accepted").GetInt64(), body.GetProperty("skippedCount").GetInt64()));
+        var skipped = body.GetProperty("skipped").EnumerateArray().ToList();
+        Assert.Equal(Enumerable.Range(2, 150), skipped.Select(s => s.GetProperty("line").GetInt32()));
+        Assert.Equal(Enumerable.Range(0, 150).Select(i => $"bad code {i}"), skipped.Select(s => s.GetProperty("value").GetString()));
+        Assert.Equal(2, await BookCalls.CountCodesAsync(api.ConnectionString, bookId));
+    }
+
+    [Fact]
     public async Task A_multipart_file_field_is_accepted()
     {
         using var admin = await api.AdminClientAsync();
