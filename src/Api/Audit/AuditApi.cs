@@ -73,7 +73,7 @@ public static class AuditApi
         if (parts.Length == 2
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long ticks)
             && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
-            && Guid.TryParseExact(parts[1], "N", out var id))
+            && parts[1].Length == 32 && Guid.TryParseExact(parts[1], "N", out var id))
         {
             return (new DateTimeOffset(ticks, TimeSpan.Zero), id);
         }

@@ -271,12 +271,7 @@ public static class BooksApi
         var errors = new FieldErrors();
         int size = Paging.Limit(limit, errors);
         errors.Check(CouponResponse.TryParseState(state, out var wanted), "state", "state is UNASSIGNED, ASSIGNED, LOCKED or REDEEMED.");
-        string? after = null;
-        if (!Paging.TryDecodeCursor(cursor, CouponCursor, out after))
-        {
-            errors.Add("cursor", "The cursor cannot be decoded.");
-        }
-
+        string? after = Paging.CodeCursor(cursor, CouponCursor, errors);
         if (errors.Any)
         {
             return errors.ToProblem();

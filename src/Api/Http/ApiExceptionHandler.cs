@@ -26,6 +26,12 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
             return false;
         }
 
+        if (code == ErrorCode.ValidationFailed && IsDataException(exception))
+        {
+            // Bad input that got as far as the database: an answer for the client, and worth a look at the check that let it through.
+            logger.LogWarning(exception, "Answering 400 on {Method} {Path}: PostgreSQL refused a value of the request", context.Request.Method, context.Request.Path);
+        }
+
         if (code == ErrorCode.ServiceUnavailable)
         {
             logger.LogWarning("Answering 503 on {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, exception.Message);
@@ -50,6 +56,9 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
                     : (code, bad.Message, null);
             case JsonException json:
                 return (ErrorCode.ValidationFailed, "The request body is not valid JSON.", new() { [json.Path ?? "body"] = [json.Message] });
+            case var _ when IsDataException(exception):
+                return (ErrorCode.ValidationFailed, "A value of the request cannot be stored or compared.",
+                    new() { ["request"] = ["A value of the request is not valid data for the database (a NUL character, say)."] });
         }
 
         if (!IsUnavailable(exception))
@@ -93,6 +102,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
         AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
+
+    /// <summary>PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte in text, a malformed value, a number out of range) come from input.</summary>
+    private static bool IsDataException(Exception exception) =>
+        Find<PostgresException>(exception) is { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal);
 
     // Connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown (57).
     private static bool IsUnavailableState(string sqlState) => sqlState.StartsWith("08", StringComparison.Ordinal)
