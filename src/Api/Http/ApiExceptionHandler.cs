@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CouponBooks.Coupons;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
@@ -7,7 +8,7 @@ using Orleans.Runtime;
 namespace CouponBooks.Api.Http;
 
 /// <summary>Turns what escapes a handler into problem details: bad input is 400/413/415, an unreachable cluster or database is 503.</summary>
-internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     /// <summary>A coupon busy with other writers is usually free again at once.</summary>
     private static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(1);
@@ -51,9 +52,14 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
             case InvalidOperationException when HasUnknownCharset(request):
                 return (ErrorCode.UnsupportedMediaType, "The request body's charset is not a known encoding; send UTF-8.", null);
             case BadHttpRequestException bad when ApiProblems.CodeForStatus(bad.StatusCode) is { } code:
-                return code == ErrorCode.ValidationFailed
-                    ? (code, "The request could not be read.", new() { [FieldOf(bad)] = [Describe(bad)] })
-                    : (code, bad.Message, null);
+                if (code != ErrorCode.ValidationFailed)
+                {
+                    return (code, bad.Message, null);
+                }
+
+                return UnboundParameter(bad, request) is { } parameter
+                    ? (code, $"The {parameter.Source} {parameter.Name} could not be read.", new() { [parameter.Name] = [parameter.Message] })
+                    : (code, "The request could not be read.", new() { [FieldOf(bad)] = [Describe(bad)] });
             case JsonException json:
                 return (ErrorCode.ValidationFailed, "The request body is not valid JSON.", new() { [json.Path ?? "body"] = [json.Message] });
             case var _ when IsDataException(exception):
@@ -128,6 +134,54 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
             return true;
         }
     }
+
+    /// <summary>
+    /// The query or route parameter a binding failure is about, read from the framework's message (RequestDelegateFactory:
+    /// <c>Failed to bind parameter "int? limit" from "abc".</c>, <c>Required parameter "Guid id" was not provided from query string.</c>);
+    /// null for the body and for any message of another form.
+    /// </summary>
+    private static (string Source, string Name, string Message)? UnboundParameter(BadHttpRequestException bad, HttpRequest request)
+    {
+        if (BindingFailed().Match(bad.Message) is { Success: true } failed)
+        {
+            string name = failed.Groups["name"].Value, value = failed.Groups["value"].Value;
+            if (value.Length > 100)
+            {
+                value = value[..100] + "…";
+            }
+
+            return (SourceOf(request, name), name, $"The value '{value}' is not valid for {name}: send {Expected(failed.Groups["type"].Value)}.");
+        }
+
+        if (NotProvided().Match(bad.Message) is { Success: true } missing && missing.Groups["source"].Value != "body")
+        {
+            string name = missing.Groups["name"].Value;
+            return (SourceOf(request, name), name, $"{name} is required.");
+        }
+
+        return null;
+    }
+
+    private static string SourceOf(HttpRequest request, string name) =>
+        request.Query.ContainsKey(name) ? "query parameter" : request.RouteValues.ContainsKey(name) ? "route value" : "parameter";
+
+    /// <summary>What a value of the parameter's type looks like, in the client's words (the framework names the type as C# does).</summary>
+    private static string Expected(string type) => type.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('?', '>') switch
+    {
+        "int" or "short" or "byte" or "sbyte" or "ushort" or "uint" => "a whole number (32-bit)",
+        "long" or "ulong" => "a whole number (64-bit)",
+        "double" or "float" or "decimal" => "a number",
+        "bool" => "true or false",
+        "Guid" => "a UUID",
+        "DateTimeOffset" or "DateTime" => "an ISO-8601 timestamp",
+        var other => $"a value of type {other}",
+    };
+
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]*) (?<name>[^" ]+)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
+    private static partial Regex BindingFailed();
+
+    [GeneratedRegex("""^Required parameter "(?<type>[^"]*) (?<name>[^" ]+)" was not provided from (?<source>.+)\.$""", RegexOptions.Singleline)]
+    private static partial Regex NotProvided();
 
     private static string FieldOf(BadHttpRequestException bad) =>
         bad.InnerException is JsonException { Path: { Length: > 1 } path } ? path.TrimStart('$', '.') : "body";

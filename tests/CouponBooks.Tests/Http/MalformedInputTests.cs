@@ -105,6 +105,77 @@ public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
     }
 
+    [Theory]
+    [InlineData("GET", "/api/v1/users?limit=abc", "limit", "a whole number (32-bit)")]
+    [InlineData("GET", "/api/v1/books?limit=1.5", "limit", "a whole number (32-bit)")]
+    [InlineData("GET", "/api/v1/pools?limit=99999999999", "limit", "a whole number (32-bit)")]
+    [InlineData("GET", "/api/v1/users/me/coupons?bookId=nope", "bookId", "a UUID")]
+    [InlineData("GET", "/api/v1/users/{user}/coupons?limit=ten", "limit", "a whole number (32-bit)")]
+    [InlineData("GET", "/api/v1/books/{book}/coupons?userId=nope", "userId", "a UUID")]
+    [InlineData("GET", "/api/v1/audit?actorId=not-a-guid", "actorId", "a UUID")]
+    [InlineData("POST", "/api/v1/books/{book}/codes/upload?skipInvalid=yes", "skipInvalid", "true or false")]
+    [InlineData("POST", "/api/v1/pools/{pool}/distributions?dryRun=maybe", "dryRun", "true or false")]
+    public async Task A_query_parameter_that_cannot_be_bound_is_named_in_errors(string method, string url, string parameter, string expected)
+    {
+        using var admin = await api.AdminClientAsync();
+        url = await ResolveAsync(admin, url);
+        string value = Uri.UnescapeDataString(url[(url.IndexOf('=') + 1)..]);
+        var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (method == "POST")
+        {
+            request.Content = url.Contains("upload", StringComparison.Ordinal)
+                ? new StringContent("ABC-123\n", Encoding.UTF8, "text/csv")
+                : Json($$"""{"bookId":"{{Guid.NewGuid()}}","mode":"equal"}""");
+        }
+
+        var problem = await ApiCalls.AssertProblemAsync(await admin.SendAsync(request), HttpStatusCode.BadRequest, "validation-failed");
+
+        var errors = problem.GetProperty("errors");
+        Assert.Equal([parameter], errors.EnumerateObject().Select(e => e.Name));
+        Assert.Equal($"The value '{value}' is not valid for {parameter}: send {expected}.", Assert.Single(errors.GetProperty(parameter).EnumerateArray()).GetString());
+    }
+
+    [Theory]
+    [InlineData("/api/v1/users/me/coupons?state=USED", "state")]
+    [InlineData("/api/v1/books/{book}/coupons?state=", "state")]
+    [InlineData("/api/v1/users?limit=0", "limit")]
+    public async Task A_query_parameter_out_of_range_is_named_in_errors(string url, string parameter)
+    {
+        using var admin = await api.AdminClientAsync();
+        var problem = await ApiCalls.AssertProblemAsync(await admin.GetAsync(await ResolveAsync(admin, url)), HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal([parameter], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task A_route_value_of_the_wrong_form_is_not_found_not_a_binding_error()
+    {
+        using var admin = await api.AdminClientAsync();
+        await ApiCalls.AssertProblemAsync(await admin.GetAsync("/api/v1/books/not-a-guid/coupons"), HttpStatusCode.NotFound, "not-found");
+        await ApiCalls.AssertProblemAsync(await admin.DeleteAsync($"/api/v1/pools/{Guid.NewGuid()}/members/not-a-guid"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    private async Task<string> ResolveAsync(HttpClient admin, string url)
+    {
+        if (url.Contains("{user}", StringComparison.Ordinal))
+        {
+            url = url.Replace("{user}", (await ApiCalls.RegisterAsync(api.CreateClient())).Id.ToString(), StringComparison.Ordinal);
+        }
+
+        if (url.Contains("{book}", StringComparison.Ordinal))
+        {
+            url = url.Replace("{book}", (await BookCalls.CreateBookAsync(admin)).ToString(), StringComparison.Ordinal);
+        }
+
+        if (url.Contains("{pool}", StringComparison.Ordinal))
+        {
+            var created = await admin.PostAsync("/api/v1/pools", Json($$"""{"name":"Binding {{Guid.NewGuid():N}}"}"""));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            url = url.Replace("{pool}", JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString(), StringComparison.Ordinal);
+        }
+
+        return url;
+    }
+
     private List<(string Method, string Path)> DiscoverEndpoints()
     {
         var sources = api.Factory.Services.GetRequiredService<IEnumerable<EndpointDataSource>>();
