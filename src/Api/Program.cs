@@ -23,6 +23,8 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     o.SerializerOptions.AllowTrailingCommas = false;
+    // Also the answers of keyed replays: the Api writes them from the stored outcome, through these options.
+    o.SerializerOptions.Converters.Add(new UtcTimestampConverter());
 });
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 // First, so that a silo hosted here (Orleans:CoHosted) starts before the hosted services below call grains.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CouponBooks.Api.Auth;
+using CouponBooks.Api.Http;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -45,6 +46,9 @@ public sealed record AuditRecord(Guid Id, DateTimeOffset At, Guid ActorId, strin
 /// </summary>
 public sealed class AuditLog(NpgsqlDataSource dataSource, ILogger<AuditLog> logger)
 {
+    /// <summary>The details as the Api writes JSON: timestamps in UTC with a Z.</summary>
+    private static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerOptions.Web) { Converters = { new UtcTimestampConverter() } };
+
     /// <summary>
     /// Records an action of the calling admin. <paramref name="id"/> names the entry when a retry may repeat the
     /// action (a distribution's job id), so the retry adds no second entry.
@@ -52,7 +56,7 @@ public sealed class AuditLog(NpgsqlDataSource dataSource, ILogger<AuditLog> logg
     public async Task RecordAsync(HttpContext http, string action, string targetType, Guid targetId, object details, Guid? id = null)
     {
         var actor = Caller.From(http.User).UserId;
-        string json = JsonSerializer.Serialize(details, JsonSerializerOptions.Web);
+        string json = JsonSerializer.Serialize(details, DetailsJson);
         var entryId = id ?? Guid.CreateVersion7();
         try
         {

@@ -160,6 +160,17 @@ public static class BooksApi
             }
         }
 
+        // Timestamps as the Api writes them (UTC, with a Z), whatever offset the patch gave.
+        if (patch.ValidFrom is { IsSet: true, Value: { } from })
+        {
+            changed["validFrom"] = from.UtcDateTime;
+        }
+
+        if (patch.ValidUntil is { IsSet: true, Value: { } until })
+        {
+            changed["validUntil"] = until.UtcDateTime;
+        }
+
         if (changed.Count > 0)
         {
             await audit.RecordAsync(http, AuditActions.BookUpdated, AuditTargets.Book, id, changed);
