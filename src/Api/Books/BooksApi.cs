@@ -215,7 +215,7 @@ public static class BooksApi
         }
 
         Stream body;
-        if (request.HasFormContentType)
+        if (IsMultipart(request.ContentType))
         {
             IFormCollection form;
             try
@@ -306,6 +306,10 @@ public static class BooksApi
 
         return new CouponExport(dataSource, id);
     }
+
+    /// <summary>Only multipart carries the field <c>file</c>; a URL-encoded form (also a "form" to ASP.NET Core) is another media type.</summary>
+    private static bool IsMultipart(string? contentType) =>
+        contentType is not null && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsCsv(string? contentType) =>
         contentType is not null && (contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase)

@@ -139,6 +139,20 @@ public sealed class UploadTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_url_encoded_form_is_unsupported_media_type_and_stores_nothing()
+    {
+        using var admin = await api.AdminClientAsync();
+        var bookId = await BookCalls.CreateBookAsync(admin);
+        string code = Code();
+        using var form = new FormUrlEncodedContent([KeyValuePair.Create("file", code)]);
+
+        var response = await admin.PostAsync($"/api/v1/books/{bookId}/codes/upload", form);
+
+        await ApiCalls.AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        Assert.Equal(0L, await BookCalls.CountCodesAsync(api.ConnectionString, bookId));
+    }
+
+    [Fact]
     public async Task A_body_over_64_mib_is_payload_too_large_and_stores_nothing()
     {
         using var admin = await api.AdminClientAsync();
