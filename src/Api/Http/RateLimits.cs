@@ -54,7 +54,7 @@ public sealed class RateLimitOptions
     public TokenBucketLimit SignIn { get; set; } = new() { TokenLimit = 1000, TokensPerPeriod = 600, ReplenishmentPeriod = TimeSpan.FromMinutes(1) };
 
     /// <summary>Misses on coupon codes per USER (admins see every coupon anyway and are not counted).</summary>
-    public CouponMissLimit CouponMisses { get; set; } = new() { MaxMisses = 50, Window = TimeSpan.FromMinutes(15) };
+    public CouponMissLimit CouponMisses { get; set; } = new() { MaxMisses = 1000, Window = TimeSpan.FromMinutes(15) };
 }
 
 /// <summary>Per-user limits on coupon commands and per-IP limits on register and login, answered as 429 <c>rate-limited</c> with <c>Retry-After</c>.</summary>
