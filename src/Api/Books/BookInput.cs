@@ -108,7 +108,7 @@ public static class BookInput
     {
         if (node.GetValueKind() == JsonValueKind.String)
         {
-            return node.GetValue<string>();
+            return JsonBodies.Text(node, field, errors);
         }
 
         errors.Add(field, $"{field} must be a string.");

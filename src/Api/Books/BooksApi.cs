@@ -132,9 +132,9 @@ public static class BooksApi
 
     private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonObject body, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
-        if (JsonBodies.HasDuplicateMembers(body))
+        if (JsonBodies.MemberProblem(body) is { } unreadable)
         {
-            return JsonBodies.DuplicateMembers();
+            return unreadable;
         }
 
         var errors = new FieldErrors();

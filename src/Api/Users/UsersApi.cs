@@ -88,9 +88,9 @@ public static class UsersApi
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> PatchAsync(
         Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, AuditLog audit, HttpContext http)
     {
-        if (JsonBodies.HasDuplicateMembers(body))
+        if (JsonBodies.MemberProblem(body) is { } unreadable)
         {
-            return JsonBodies.DuplicateMembers();
+            return unreadable;
         }
 
         var errors = new FieldErrors();
@@ -147,7 +147,7 @@ public static class UsersApi
         {
             if (displayNameNode.GetValueKind() == JsonValueKind.String)
             {
-                displayName = UserInput.DisplayName(displayNameNode.GetValue<string>(), errors);
+                displayName = UserInput.DisplayName(JsonBodies.Text(displayNameNode, "displayName", errors), errors);
             }
             else
             {
@@ -158,7 +158,8 @@ public static class UsersApi
         UserRole? role = null;
         if (body.TryGetPropertyValue("role", out var roleNode))
         {
-            if (roleNode?.GetValueKind() == JsonValueKind.String && UserRoles.TryParse(roleNode.GetValue<string>(), out var parsed))
+            string? text = roleNode?.GetValueKind() == JsonValueKind.String ? JsonBodies.Text(roleNode, "role", errors) : null;
+            if (text is not null && UserRoles.TryParse(text, out var parsed))
             {
                 role = parsed;
             }
