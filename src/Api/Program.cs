@@ -60,6 +60,7 @@ app.UseWebConsole();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseKeyedBodies();
 
 app.MapApiHealthChecks();
 app.MapApiMetrics();

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Hosting;
@@ -18,7 +19,7 @@ public static class CouponCommands
     public const int MaxKeyLength = 255;
 
     public static async Task<IResult> RunAsync(
-        HttpContext http, IClusterClient cluster, CouponCommand command, object? body, int successStatus, Func<Task<Outcome<CouponView>>> direct)
+        HttpContext http, IClusterClient cluster, CouponCommand command, int successStatus, Func<Task<Outcome<CouponView>>> direct)
     {
         var headers = http.Request.Headers[IdempotencyHeader];
         if (headers.Count == 0)
@@ -36,7 +37,7 @@ public static class CouponCommands
 
         var caller = Caller.From(http.User);
         var result = await cluster.GetGrain<IIdempotencyGrain>($"{caller.UserId:N}/{key}")
-            .ExecuteAsync(command, http.Request.Path.Value!.ToUpperInvariant(), Hash(body), RequestTrace.CurrentId());
+            .ExecuteAsync(command, http.Request.Path.Value!.ToUpperInvariant(), await BodyHashAsync(http.Request), RequestTrace.CurrentId());
         ApiMetrics.CouponCommandAnswered(command.Kind, result.Outcome, result.Replayed);
         return Answer(http, result.Outcome, successStatus, result.TraceId);
     }
@@ -65,6 +66,42 @@ public static class CouponCommands
             : TypedResults.Ok(coupon);
     }
 
-    /// <summary>The request's JSON value, hashed: the same values in another layout hash the same.</summary>
-    private static byte[] Hash(object? body) => SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerOptions.Web));
+    /// <summary>
+    /// The hash of the request's body as sent, in its canonical form (<see cref="CanonicalJson"/>): the same JSON value
+    /// in another layout hashes the same, any other body (an extra member, no body against <c>{}</c>) does not. With
+    /// <paramref name="also"/>, the hash covers it too (the parts of a request the caller compares besides its body).
+    /// </summary>
+    public static async Task<byte[]> BodyHashAsync(HttpRequest request, string? also = null)
+    {
+        // An endpoint that binds a body has read it by now: KeyedBodies kept it for this second reading.
+        if (request.Body.CanSeek)
+        {
+            request.Body.Position = 0;
+        }
+
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+        byte[] hash = SHA256.HashData(CanonicalJson.Of(body.GetBuffer().AsMemory(0, (int)body.Length)));
+        return also is null ? hash : SHA256.HashData([.. hash, .. Encoding.UTF8.GetBytes(also)]);
+    }
+
+    /// <summary>Marks an endpoint that takes an Idempotency-Key and binds a body, which <see cref="UseKeyedBodies"/> then keeps readable.</summary>
+    public static TBuilder WithKeyedBody<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(KeyedBody.Instance);
+
+    /// <summary>Buffers the body of a keyed request to a marked endpoint, so it can be hashed after the binder read it.</summary>
+    public static IApplicationBuilder UseKeyedBodies(this IApplicationBuilder app) => app.Use((context, next) =>
+    {
+        if (context.Request.Headers.ContainsKey(IdempotencyHeader) && context.GetEndpoint()?.Metadata.GetMetadata<KeyedBody>() is not null)
+        {
+            context.Request.EnableBuffering();
+        }
+
+        return next(context);
+    });
+
+    private sealed class KeyedBody
+    {
+        public static readonly KeyedBody Instance = new();
+    }
 }

@@ -30,6 +30,7 @@ public static class CouponsApi
 
         books.MapPost("/{id:guid}/assignments", AssignRandomAsync)
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
+            .WithKeyedBody()
             .WithSummary("Give a random free code of the book to a user (default: the caller).")
             .WithDescription("A USER may only assign to itself. Refusals: 403 `forbidden`, 404 `not-found` (book or user), 409 `book-not-active`, `book-limit-reached`, `per-user-limit-reached`, `book-exhausted`." + KeyNote)
             .Produces<CouponResponse>(StatusCodes.Status201Created)
@@ -41,6 +42,7 @@ public static class CouponsApi
 
         books.MapPost("/{id:guid}/assignments/{code}", AssignCodeAsync)
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
+            .WithKeyedBody()
             .RequireAuthorization(AuthSetup.AdminPolicy)
             .WithSummary("Give one named code of the book to a user, within the same limits.")
             .WithDescription("Refusals: 404 `not-found` (book, user, or a code of another book), 409 `coupon-not-available` (not UNASSIGNED), `book-not-active`, `book-limit-reached`, `per-user-limit-reached`." + KeyNote)
@@ -114,7 +116,7 @@ public static class CouponsApi
         }
 
         var command = new CouponCommand(CouponCommandKind.AssignRandom, Actor(caller), id, null, userId);
-        return await CouponCommands.RunAsync(http, cluster, command, request, StatusCodes.Status201Created,
+        return await CouponCommands.RunAsync(http, cluster, command, StatusCodes.Status201Created,
             () => cluster.GetGrain<IBookGrain>(id).AssignRandomAsync(userId, caller.UserId, null));
     }
 
@@ -137,7 +139,7 @@ public static class CouponsApi
         }
 
         var command = new CouponCommand(CouponCommandKind.AssignCode, Actor(caller), id, normalized, userId);
-        return await CouponCommands.RunAsync(http, cluster, command, request, StatusCodes.Status201Created,
+        return await CouponCommands.RunAsync(http, cluster, command, StatusCodes.Status201Created,
             () => cluster.GetGrain<IBookGrain>(id).AssignCodeAsync(normalized, userId, caller.UserId, null));
     }
 
@@ -161,7 +163,7 @@ public static class CouponsApi
 
         var actor = Actor(Caller.From(http.User));
         var coupon = cluster.GetGrain<ICouponGrain>(normalized);
-        return await CouponCommands.RunAsync(http, cluster, new CouponCommand(kind, actor, null, normalized, null), null, StatusCodes.Status200OK, kind switch
+        return await CouponCommands.RunAsync(http, cluster, new CouponCommand(kind, actor, null, normalized, null), StatusCodes.Status200OK, kind switch
         {
             CouponCommandKind.Lock => () => coupon.LockAsync(actor, null),
             CouponCommandKind.Unlock => () => coupon.UnlockAsync(actor, null),

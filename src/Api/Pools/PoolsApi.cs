@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Coupons;
@@ -65,6 +64,7 @@ public static class PoolsApi
             .WithSummary("Remove a member.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         pools.MapPost("/{id:guid}/distributions", DistributeAsync)
+            .WithKeyedBody()
             .WithSummary("Give a book's codes to the pool's members, as a job (`?dryRun=true`: the result now, nothing given).")
             .WithDescription("`mode` equal: every member gets `perUser` (1..1000, default 1). `mode` random: `total` (1..10,000,000) coupons go one at a time to a member drawn at random among those below the per-user limit; pass `seed` to repeat a draw. Both obey the validity window and the limits and stop when free codes run out. The job's result is `{requested, assigned, skippedUserLimit, skippedBookLimit, exhausted, seed}`. An `Idempotency-Key` makes a retry answer the first job. Errors: 400 `validation-failed`, 404 `not-found` (pool or book), 409 `book-not-active`, 422 `idempotency-key-reused`.")
             .Produces<JobAccepted>(StatusCodes.Status202Accepted)
@@ -226,7 +226,8 @@ public static class PoolsApi
         long seed = request.Seed ?? Random.Shared.NextInt64(0, int.MaxValue);
         var spec = new DistributionSpec(request.BookId!.Value, mode!.Value, perUser, mode == DistributionMode.Random ? request.Total!.Value : 0, seed);
         var caller = Caller.From(http.User);
-        byte[] hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(new { request, dryRun = dryRun ?? false, path = http.Request.Path.Value }, JsonSerializerOptions.Web));
+        // Only a keyed request is ever compared with another (without a key every request names a new job).
+        byte[] hash = key is null ? [] : await CouponCommands.BodyHashAsync(http.Request, $"dryRun={dryRun ?? false} path={http.Request.Path.Value}");
         // A retry with the same key names the same job, so it finds the first one instead of starting another.
         var jobId = key is null ? Guid.CreateVersion7() : new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"distribution/{caller.UserId:N}/{key}")).AsSpan(0, 16));
 

@@ -57,6 +57,71 @@ public sealed class IdempotencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task An_assignment_repeated_with_reordered_members_other_whitespace_and_equal_numbers_replays_the_first_answer()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (_, user) = await api.NewUserAsync();
+        string key = Guid.NewGuid().ToString();
+
+        var first = await AssignRawAsync(admin, bookId, key, $$$"""{"userId":"{{{user.Id}}}","note":{"b":[1,2,{"y":true,"x":null}],"a":1.50}}""");
+        var second = await AssignRawAsync(admin, bookId, key, $$"""
+            {
+              "note" : { "a" : 15e-1, "b" : [ 1.0, 2, { "x" : null, "y" : true } ] },
+              "userId" : "{{user.Id}}"
+            }
+            """);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Fact]
+    public async Task The_same_key_with_an_extra_member_an_explicit_null_or_no_body_is_idempotency_key_reused()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var (client, user) = await api.NewUserAsync();
+        string key = Guid.NewGuid().ToString(), emptyKey = Guid.NewGuid().ToString();
+
+        Assert.Equal(HttpStatusCode.Created, (await AssignRawAsync(admin, bookId, key, $$"""{"userId":"{{user.Id}}"}""")).StatusCode);
+        await ApiCalls.AssertProblemAsync(await AssignRawAsync(admin, bookId, key, $$"""{"userId":"{{user.Id}}","x":1}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        await ApiCalls.AssertProblemAsync(await AssignRawAsync(admin, bookId, key, $$"""{"userId":"{{user.Id}}","x":null}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+
+        Assert.Equal(HttpStatusCode.Created, (await AssignRawAsync(client, bookId, emptyKey, "{}")).StatusCode);
+        await ApiCalls.AssertProblemAsync(await AssignRawAsync(client, bookId, emptyKey, """{"userId":null}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        await ApiCalls.AssertProblemAsync(await AssignRawAsync(client, bookId, emptyKey, null), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(HttpStatusCode.Created, (await AssignRawAsync(client, bookId, emptyKey, " { } ")).StatusCode);
+        Assert.Equal(2L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Fact]
+    public async Task A_command_without_a_body_hashes_any_body_sent_and_an_empty_body_equals_none()
+    {
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
+        string key = Guid.NewGuid().ToString(), refusedKey = Guid.NewGuid().ToString();
+
+        var first = await CouponCalls.ActAsync(client, code, "lock", key);
+        var empty = await CommandRawAsync(client, code, "lock", key, "");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await empty.Content.ReadAsStringAsync());
+        await ApiCalls.AssertProblemAsync(await CommandRawAsync(client, code, "lock", key, "{}"), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+
+        // Refused (already LOCKED) and stored with its body; a repeat in another layout replays it, another body does not.
+        var refused = await CommandRawAsync(client, code, "lock", refusedKey, """{"a":1,"b":[true]}""");
+        var refusedBody = await ApiCalls.AssertProblemAsync(refused, HttpStatusCode.Conflict, "invalid-transition");
+        var replayed = await CommandRawAsync(client, code, "lock", refusedKey, """ { "b" : [ true ] , "a" : 1 } """);
+        var replayedBody = await ApiCalls.AssertProblemAsync(replayed, HttpStatusCode.Conflict, "invalid-transition");
+        Assert.Equal(refusedBody.GetRawText(), replayedBody.GetRawText());
+        await ApiCalls.AssertProblemAsync(await CommandRawAsync(client, code, "lock", refusedKey, """{"a":1}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        await ApiCalls.AssertProblemAsync(await CommandRawAsync(client, code, "lock", refusedKey, "not json"), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupon_history where code = $1 and action = 1", code));
+    }
+
+    [Fact]
     public async Task A_key_belongs_to_its_caller()
     {
         using var admin = await api.AdminClientAsync();
@@ -171,5 +236,18 @@ public sealed class IdempotencyTests(ApiFixture api)
 
         await ApiCalls.AssertProblemAsync(await admin.SendAsync(request), HttpStatusCode.BadRequest, "validation-failed");
         Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id is not null", bookId));
+    }
+
+    private static Task<HttpResponseMessage> AssignRawAsync(HttpClient client, Guid bookId, string key, string? json) =>
+        SendRawAsync(client, $"/api/v1/books/{bookId}/assignments", key, json);
+
+    private static Task<HttpResponseMessage> CommandRawAsync(HttpClient client, string code, string verb, string key, string? json) =>
+        SendRawAsync(client, $"/api/v1/coupons/{code}/{verb}", key, json);
+
+    private static Task<HttpResponseMessage> SendRawAsync(HttpClient client, string path, string key, string? json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = json is null ? null : CouponCalls.Json(json) };
+        request.Headers.Add("Idempotency-Key", key);
+        return client.SendAsync(request);
     }
 }

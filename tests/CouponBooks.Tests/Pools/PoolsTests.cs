@@ -162,6 +162,40 @@ public sealed class PoolsTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_distribution_retried_with_reordered_members_answers_its_first_job_and_an_extra_member_is_idempotency_key_reused()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5);
+        var poolId = await CreatePoolAsync(admin);
+        var (_, user) = await api.NewUserAsync();
+        await AddAsync(admin, poolId, new { userIds = new[] { user.Id } });
+        string key = $"distribute-{Guid.NewGuid():N}";
+
+        async Task<HttpResponseMessage> Send(string json)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/pools/{poolId}/distributions") { Content = CouponCalls.Json(json) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await admin.SendAsync(request);
+        }
+
+        var first = await Send($$"""{"bookId":"{{bookId}}","mode":"equal","perUser":1}""");
+        var job = await BookCalls.WaitForJobAsync(admin, first);
+        var reordered = await Send($$"""
+            {
+              "perUser" : 1,
+              "mode": "equal", "bookId": "{{bookId}}" }
+            """);
+
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, reordered.StatusCode);
+        Assert.Equal(first.Headers.Location, reordered.Headers.Location);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await reordered.Content.ReadAsStringAsync());
+        await ApiCalls.AssertProblemAsync(await Send($$"""{"bookId":"{{bookId}}","mode":"equal","perUser":1,"seed":null}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        await ApiCalls.AssertProblemAsync(await Send($$"""{"bookId":"{{bookId}}","mode":"equal","perUser":1,"note":"x"}"""), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id = $2", bookId, user.Id));
+    }
+
+    [Fact]
     public async Task Distribution_and_single_assignments_at_once_never_pass_a_limit()
     {
         using var admin = await api.AdminClientAsync();
