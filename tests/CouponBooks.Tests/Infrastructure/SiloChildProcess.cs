@@ -105,6 +105,9 @@ public sealed class SiloChildProcess : IAsyncDisposable
             _dropped = 0;
         }
 
+        // The new incarnation is the Active row of this port with a generation not seen before it started (a killed
+        // incarnation's row says Active until the cluster declares it dead).
+        int[] earlier = await GenerationsAsync();
         var started = DateTime.UtcNow;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the silo process.");
         process.OutputDataReceived += (_, e) => Remember(e.Data);
@@ -114,7 +117,7 @@ public sealed class SiloChildProcess : IAsyncDisposable
         _process = process;
 
         var deadline = started + (timeout ?? TimeSpan.FromSeconds(90));
-        while (!await IsActiveSinceAsync(started))
+        while (!await IsActiveAsync(earlier))
         {
             if (process.HasExited)
             {
@@ -147,17 +150,42 @@ public sealed class SiloChildProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private async Task<bool> IsActiveSinceAsync(DateTime started)
+    private async Task<bool> IsActiveAsync(int[] earlierGenerations)
     {
         try
         {
             return await TestDb.ScalarAsync<long>(ConnectionString,
-                "select count(*) from orleansmembershiptable where deploymentid = $1 and port = $2 and status = $3 and starttime >= $4",
-                ClusterId, SiloPort, ActiveStatus, started.AddSeconds(-5)) > 0;
+                "select count(*) from orleansmembershiptable where deploymentid = $1 and port = $2 and status = $3 and generation <> all($4)",
+                ClusterId, SiloPort, ActiveStatus, earlierGenerations) > 0;
         }
         catch (Npgsql.NpgsqlException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Generations of this port's rows so far (none before the schema exists).</summary>
+    private async Task<int[]> GenerationsAsync()
+    {
+        try
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand("select generation from orleansmembershiptable where deploymentid = $1 and port = $2", connection);
+            command.Parameters.AddWithValue(ClusterId);
+            command.Parameters.AddWithValue(SiloPort);
+            var generations = new List<int>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                generations.Add(reader.GetInt32(0));
+            }
+
+            return [.. generations];
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UndefinedTable)
+        {
+            return [];
         }
     }
 
