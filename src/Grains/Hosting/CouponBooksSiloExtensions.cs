@@ -49,6 +49,7 @@ public static class CouponBooksSiloExtensions
         // period of 10 s instead of Orleans' 30 s that is at most 30 s, not 90 (for one small row update per silo
         // every 10 s).
         silo.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10));
+        silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = Math.Max(3, endpoints.DirectoryCacheSize));
         silo.AddCouponBooksGrains(configuration);
         if (configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
         {
