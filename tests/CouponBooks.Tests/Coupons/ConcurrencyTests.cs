@@ -143,19 +143,8 @@ public sealed class ConcurrencyTests(ApiFixture api)
         var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1, new { name = "Never written" });
 
         // As if another writer always got there first: every conditional update of this row applies to nothing.
-        string skip = $"skip_{Guid.NewGuid():N}";
-        await TestDb.ExecuteAsync(api.ConnectionString,
-            $"create function {skip}() returns trigger language plpgsql as $$ begin return null; end $$; " +
-            $"create trigger {skip} before update on coupons for each row when (old.code = '{code}') execute function {skip}()");
-        HttpResponseMessage busy;
-        try
-        {
-            busy = await CouponCalls.ActAsync(client, code, "lock", key: "busy-lock");
-        }
-        finally
-        {
-            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {skip} on coupons; drop function {skip}()");
-        }
+        var busy = await TestDb.WhileCouponTriggerAsync(api.ConnectionString, code, "return null;",
+            () => CouponCalls.ActAsync(client, code, "lock", key: "busy-lock"));
 
         var problem = await ApiCalls.AssertProblemAsync(busy, HttpStatusCode.ServiceUnavailable, "service-unavailable");
         Assert.Equal("The coupon kept changing while this request was being decided, so nothing was changed; send it again.", problem.GetProperty("detail").GetString());

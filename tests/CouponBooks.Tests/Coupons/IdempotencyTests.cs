@@ -189,19 +189,8 @@ public sealed class IdempotencyTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.OK, (await CouponCalls.ActAsync(client, model, "lock", key: "model-key")).StatusCode);
 
         // The keyed lock's write fails (as when the connection breaks): 503, and nothing is committed here...
-        string fail = $"fail_{Guid.NewGuid():N}";
-        await TestDb.ExecuteAsync(api.ConnectionString,
-            $"create function {fail}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
-            $"create trigger {fail} before update on coupons for each row when (old.code = '{code}') execute function {fail}()");
-        HttpResponseMessage failed;
-        try
-        {
-            failed = await CouponCalls.ActAsync(client, code, "lock", key: "lost-key");
-        }
-        finally
-        {
-            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {fail} on coupons; drop function {fail}()");
-        }
+        var failed = await TestDb.WhileCouponTriggerAsync(api.ConnectionString, code, "raise exception 'lost' using errcode = '53400';",
+            () => CouponCalls.ActAsync(client, code, "lock", key: "lost-key"));
 
         await ApiCalls.AssertProblemAsync(failed, HttpStatusCode.ServiceUnavailable, "service-unavailable");
 

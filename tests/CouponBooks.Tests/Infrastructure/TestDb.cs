@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace CouponBooks.Tests.Infrastructure;
 
-/// <summary>Reads what the database holds, for asserting on it.</summary>
+/// <summary>Reads what the database holds, for asserting on it, and sets up the faults some tests need.</summary>
 public static class TestDb
 {
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql, params object[] values)
@@ -34,6 +34,26 @@ public static class TestDb
         await connection.OpenAsync();
         await using var command = Command(connection, sql, values);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> while a BEFORE UPDATE trigger on the row of <paramref name="code"/> runs the PL/pgSQL
+    /// <paramref name="body"/> (<c>return null;</c>: every update of the row applies to nothing), and drops it after.
+    /// </summary>
+    public static async Task<T> WhileCouponTriggerAsync<T>(string connectionString, string code, string body, Func<Task<T>> run)
+    {
+        string name = $"trigger_{Guid.NewGuid():N}";
+        await ExecuteAsync(connectionString,
+            $"create function {name}() returns trigger language plpgsql as $$ begin {body} end $$; " +
+            $"create trigger {name} before update on coupons for each row when (old.code = '{code}') execute function {name}()");
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            await ExecuteAsync(connectionString, $"drop trigger {name} on coupons; drop function {name}()");
+        }
     }
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, object[] values)
