@@ -15,8 +15,12 @@ public sealed class CouponWriterOptions
 {
     public const string Section = "CouponWrites";
 
-    /// <summary>Batches written at the same time, each on its own connection.</summary>
-    public int Writers { get; set; } = 4;
+    /// <summary>
+    /// Batches written at the same time, each on its own connection. Two: at moderate load each batch then gathers
+    /// more changes, so PostgreSQL commits (and the silo sends) fewer, larger ones; at 5,200 requests/s of lock and
+    /// redeem, PostgreSQL's CPU went from 0.58 to 0.48-0.52 cores and the lock p99 from 24-28 to 13-16 ms against four.
+    /// </summary>
+    public int Writers { get; set; } = 2;
 
     /// <summary>Most changes in one batch (one statement, one commit).</summary>
     public int MaxBatch { get; set; } = 512;
