@@ -109,9 +109,13 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };
 
-    /// <summary>PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte in text, a malformed value, a number out of range) come from input.</summary>
+    /// <summary>
+    /// PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte in text, a malformed value, a number out of range) come
+    /// from input: the Api's own statements raise them as they are, a grain's as <see cref="StorageRefusedValueException"/>.
+    /// </summary>
     private static bool IsDataException(Exception exception) =>
-        Find<PostgresException>(exception) is { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal);
+        Find<StorageRefusedValueException>(exception) is not null
+        || (Find<PostgresException>(exception) is { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal));
 
     // Connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown (57).
     private static bool IsUnavailableState(string sqlState) => sqlState.StartsWith("08", StringComparison.Ordinal)

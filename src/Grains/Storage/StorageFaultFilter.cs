@@ -29,9 +29,14 @@ internal sealed class StorageFaultFilter : IIncomingGrainCallFilter
             return null;
         }
 
-        return fault is PostgresException { SqlState: var state } && !IsUnavailableState(state)
-            ? new InvalidOperationException($"PostgreSQL refused a statement ({state}): {fault.Message}")
-            : new StorageUnavailableException($"PostgreSQL cannot be reached: {fault.Message}");
+        return fault switch
+        {
+            PostgresException { SqlState: var state } when state.StartsWith("22", StringComparison.Ordinal) =>
+                new StorageRefusedValueException($"PostgreSQL refused a value ({state}): {fault.Message}"),
+            PostgresException { SqlState: var state } when !IsUnavailableState(state) =>
+                new InvalidOperationException($"PostgreSQL refused a statement ({state}): {fault.Message}"),
+            _ => new StorageUnavailableException($"PostgreSQL cannot be reached: {fault.Message}"),
+        };
     }
 
     private static NpgsqlException? Find(Exception exception) => exception switch

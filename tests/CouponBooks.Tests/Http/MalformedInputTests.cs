@@ -147,6 +147,21 @@ public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task A_value_postgresql_refuses_inside_a_grain_is_validation_failed_and_changes_nothing()
+    {
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api);
+
+        // A data exception (SQLSTATE class 22, as a NUL in text raises) from the coupon's write, inside its grain.
+        var refused = await TestDb.WhileCouponTriggerAsync(api.ConnectionString, code, "raise exception 'bad value' using errcode = '22021';",
+            () => CouponCalls.ActAsync(client, code, "lock"));
+
+        var problem = await ApiCalls.AssertProblemAsync(refused, HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal(["request"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        Assert.Equal(["assign"], (await CouponCalls.HistoryAsync(client, code)).Select(h => h.GetProperty("action").GetString()));
+        Assert.Equal("LOCKED", (await CouponCalls.ActOkAsync(client, code, "lock")).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task A_route_value_of_the_wrong_form_is_not_found_not_a_binding_error()
     {
         using var admin = await api.AdminClientAsync();
