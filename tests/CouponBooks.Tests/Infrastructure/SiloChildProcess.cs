@@ -169,19 +169,9 @@ public sealed class SiloChildProcess : IAsyncDisposable
     {
         try
         {
-            await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
-            await connection.OpenAsync();
-            await using var command = new Npgsql.NpgsqlCommand("select generation from orleansmembershiptable where deploymentid = $1 and port = $2", connection);
-            command.Parameters.AddWithValue(ClusterId);
-            command.Parameters.AddWithValue(SiloPort);
-            var generations = new List<int>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                generations.Add(reader.GetInt32(0));
-            }
-
-            return [.. generations];
+            var generations = await TestDb.StringsAsync(ConnectionString,
+                "select generation::text from orleansmembershiptable where deploymentid = $1 and port = $2", ClusterId, SiloPort);
+            return [.. generations.Select(int.Parse)];
         }
         catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UndefinedTable)
         {
