@@ -111,7 +111,10 @@ public sealed class Outcome(long[] all, long[] windowed, int[][] latencies, Wind
 
     /// <summary>The slowest request of each second of the window (by the moment it was due), in ms: shows whether a tail comes from a few stalls or from all along.</summary>
     public string SlowestBySecond() =>
-        string.Join(' ', slowestBySecond.OrderBy(s => s.Key).Select(s => (s.Value / 1000.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture)));
+        string.Join(' ', SlowestMillisBySecond().Select(ms => ms.ToString("0", System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <summary>The same, as numbers, in the order of the seconds.</summary>
+    public IReadOnlyList<double> SlowestMillisBySecond() => slowestBySecond.OrderBy(s => s.Key).Select(s => s.Value / 1000.0).ToList();
 
     /// <summary>Requests of <paramref name="op"/> answered <paramref name="status"/> (0: no answer), over the whole run.</summary>
     public long Total(Op op, int status) => all[(int)op * Log.Statuses + status];

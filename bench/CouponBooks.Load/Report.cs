@@ -19,6 +19,7 @@ public sealed class Report
     private readonly List<Check> _checks = [];
     private readonly List<Cost> _costs = [];
     private readonly List<string> _notes = [];
+    private readonly List<(string Title, IReadOnlyList<(string Label, IReadOnlyList<string> Values)> Series)> _timelines = [];
 
     public bool AllChecksPass => _checks.All(c => c.Pass);
 
@@ -36,6 +37,9 @@ public sealed class Report
     public void Add(Cost cost) => _costs.Add(cost);
 
     public void Note(string note) => _notes.Add(note);
+
+    /// <summary>A table of figures by second of a measured window (one row a series), written after the cost table.</summary>
+    public void AddTimeline(string title, IReadOnlyList<(string Label, IReadOnlyList<string> Values)> series) => _timelines.Add((title, series));
 
     public bool Add(Check check)
     {
@@ -103,6 +107,29 @@ public sealed class Report
                 double transitions = c.TransitionsPerSecond * s;
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $" {u.OtherCpuSeconds / s:0.00} | {u.StealSeconds / s:0.00} | {(requests > 0 ? allCpu * 1000 / requests : 0):0.00} | {u.Pg.Commits / s:0} | {u.Pg.WalSyncs / s:0} | {Per(transitions, u.Pg.WalSyncs)} | {u.Pg.DeltaRows / s:0} | {Per(transitions, u.Pg.DeltaRows)} |");
+            }
+        }
+
+        foreach (var (heading, series) in _timelines)
+        {
+            int seconds = series.Max(x => x.Values.Count);
+            md.AppendLine().AppendLine(heading).AppendLine();
+            md.Append("| second |");
+            for (int i = 1; i <= seconds; i++)
+            {
+                md.Append(CultureInfo.InvariantCulture, $" {i} |");
+            }
+
+            md.AppendLine().Append("|---|").AppendLine(string.Concat(Enumerable.Repeat("---:|", seconds)));
+            foreach (var (label, values) in series)
+            {
+                md.Append(CultureInfo.InvariantCulture, $"| {label} |");
+                for (int i = 0; i < seconds; i++)
+                {
+                    md.Append(CultureInfo.InvariantCulture, $" {(i < values.Count ? values[i] : "")} |");
+                }
+
+                md.AppendLine();
             }
         }
 

@@ -307,6 +307,7 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
     private async Task HalfLoadAsync()
     {
         var p99 = new Dictionary<Side, (double Lock50, double Lock99, double Redeem50, double Redeem99, double Rate)>();
+        var timeline = new List<(string Label, IReadOnlyList<string> Values)>();
         foreach (var side in new[] { _api, _reference })
         {
             var target = side.Target;
@@ -351,9 +352,19 @@ public sealed partial class Scenarios(LoadOptions options, Database db, Probe pr
                 + (side == _api ? $"; the API's GC pauses, ms: {Each(run.Usage, s => s.ServiceGcPause?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) ?? "-")}" : "")
                 + $"; PostgreSQL's most common wait (sessions): {Each(run.Usage, s => s.TopWait is { } w ? $"{w.Event}×{w.Sessions.ToString("0.0", CultureInfo.InvariantCulture)}" : "-")}");
             report.Add(new Cost("e. half load", target.Name, o.PerSecond(o.InWindowAll()), achieved, run.Usage, probe.Names));
+            var seconds = run.Usage.BySecond;
+            timeline.Add(($"{target.Name}: slowest request, ms", o.SlowestMillisBySecond().Select(ms => ms.ToString("0", CultureInfo.InvariantCulture)).ToList()));
+            timeline.Add(($"{target.Name}: machine CPU busy, cores", seconds.Select(x => x.BusyCores.ToString("0.0", CultureInfo.InvariantCulture)).ToList()));
+            timeline.Add(($"{target.Name}: disk busy, ms", seconds.Select(x => x.Disk.BusyMs.ToString(CultureInfo.InvariantCulture)).ToList()));
+            timeline.Add(($"{target.Name}: disk ms per write", seconds.Select(x => PerOp(x.Disk.WriteMs, x.Disk.Writes)).ToList()));
+            timeline.Add(($"{target.Name}: longest oversleep of a 1 ms sleep, ms", seconds.Select(x => x.LongestHiccup.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)).ToList()));
             await CheckLockPoolAsync("e. half load", side, run);
         }
 
+        report.AddTimeline(
+            "Half load, second by second (the slowest request of each second by when it was due; a tail that comes from a stall of the "
+            + "host, such as a disk write held for hundreds of ms, shows in one or two seconds, one from too little CPU in all of them):",
+            timeline);
         var (a, r) = (p99[_api], p99[_reference]);
         string how = options.HalfLoadRate is null ? "half of each one's (a)" : "--half-load-rate";
         report.Add(new Row($"e. half load: lock at {Report.Rate(a.Rate)} / {Report.Rate(r.Rate)} requests/s ({how}), p50 / p99",
