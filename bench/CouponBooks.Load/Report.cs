@@ -38,7 +38,7 @@ public sealed class Report
 
     public void Note(string note) => _notes.Add(note);
 
-    /// <summary>A table of figures by second of a measured window (one row a series), written after the cost table.</summary>
+    /// <summary>A table of figures by second of a measured window (one row a series), written after the notes.</summary>
     public void AddTimeline(string title, IReadOnlyList<(string Label, IReadOnlyList<string> Values)> series) => _timelines.Add((title, series));
 
     public bool Add(Check check)
@@ -110,6 +110,15 @@ public sealed class Report
             }
         }
 
+        if (_notes.Count > 0)
+        {
+            md.AppendLine();
+            foreach (string note in _notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+            }
+        }
+
         foreach (var (heading, series) in _timelines)
         {
             int seconds = series.Max(x => x.Values.Count);
@@ -130,15 +139,6 @@ public sealed class Report
                 }
 
                 md.AppendLine();
-            }
-        }
-
-        if (_notes.Count > 0)
-        {
-            md.AppendLine();
-            foreach (string note in _notes)
-            {
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
             }
         }
 
