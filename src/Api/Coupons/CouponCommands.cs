@@ -49,10 +49,7 @@ public static class CouponCommands
     {
         if (outcome.Refusal is { } refusal && traceId is not null)
         {
-            // Written as is, so a replay carries the first request's trace id, byte for byte the first body.
-            var problem = ((ProblemHttpResult)http.Problem(refusal, traceId)).ProblemDetails;
-            ProblemLog.Sent(http, problem);
-            return TypedResults.Json(problem, (JsonSerializerOptions?)null, "application/problem+json", problem.Status);
+            return Replayable(http, refusal, traceId);
         }
 
         if (outcome.Refusal is { } unkeyed)
@@ -64,6 +61,17 @@ public static class CouponCommands
         return successStatus == StatusCodes.Status201Created
             ? TypedResults.Created($"/api/v1/coupons/{coupon.Code}", coupon)
             : TypedResults.Ok(coupon);
+    }
+
+    /// <summary>
+    /// A keyed request's refusal with the trace id of the request that first got it, written as is, so a replay
+    /// is byte for byte the first body.
+    /// </summary>
+    public static IResult Replayable(HttpContext http, Refusal refusal, string traceId)
+    {
+        var problem = ((ProblemHttpResult)http.Problem(refusal, traceId)).ProblemDetails;
+        ProblemLog.Sent(http, problem);
+        return TypedResults.Json(problem, (JsonSerializerOptions?)null, "application/problem+json", problem.Status);
     }
 
     /// <summary>

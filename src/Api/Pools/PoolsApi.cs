@@ -1,12 +1,12 @@
-using System.Security.Cryptography;
-using System.Text;
 using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
+using CouponBooks.Api.Books;
 using CouponBooks.Api.Coupons;
+using CouponBooks.Api.Hosting;
 using CouponBooks.Api.Http;
 using CouponBooks.Api.Jobs;
-using CouponBooks.Api.Books;
 using CouponBooks.Api.Users;
+using CouponBooks.Coupons;
 using CouponBooks.Pools;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -66,7 +66,7 @@ public static class PoolsApi
         pools.MapPost("/{id:guid}/distributions", DistributeAsync)
             .WithKeyedBody()
             .WithSummary("Give a book's codes to the pool's members, as a job (`?dryRun=true`: the result now, nothing given).")
-            .WithDescription("`mode` equal: every member gets `perUser` (1..1000, default 1). `mode` random: `total` (1..10,000,000) coupons go one at a time to a member drawn at random among those below the per-user limit; pass `seed` to repeat a draw. Both obey the validity window and the limits and stop when free codes run out. The job's result is `{requested, assigned, skippedUserLimit, skippedBookLimit, exhausted, seed}`. An `Idempotency-Key` makes a retry answer the first job. Errors: 400 `validation-failed`, 404 `not-found` (pool or book), 409 `book-not-active`, 422 `idempotency-key-reused`.")
+            .WithDescription("`mode` equal: every member gets `perUser` (1..1000, default 1). `mode` random: `total` (1..10,000,000) coupons go one at a time to a member drawn at random among those below the per-user limit; pass `seed` to repeat a draw. Both obey the validity window and the limits and stop when free codes run out. The job's result is `{requested, assigned, skippedUserLimit, skippedBookLimit, exhausted, seed}`. An `Idempotency-Key` (the caller's, shared with its coupon commands) makes a repeat within 24 h answer the first response, the job or the refusal, and start nothing; a dry run ignores the key. Errors: 400 `validation-failed`, 404 `not-found` (pool or book), 409 `book-not-active`, 422 `idempotency-key-reused`.")
             .Produces<JobAccepted>(StatusCodes.Status202Accepted)
             .Produces<DistributionResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -226,15 +226,25 @@ public static class PoolsApi
         long seed = request.Seed ?? Random.Shared.NextInt64(0, int.MaxValue);
         var spec = new DistributionSpec(request.BookId!.Value, mode!.Value, perUser, mode == DistributionMode.Random ? request.Total!.Value : 0, seed);
         var caller = Caller.From(http.User);
-        // Only a keyed request is ever compared with another (without a key every request names a new job).
-        byte[] hash = key is null ? [] : await CouponCommands.BodyHashAsync(http.Request, $"dryRun={dryRun ?? false} path={http.Request.Path.Value}");
-        // A retry with the same key names the same job, so it finds the first one instead of starting another.
-        var jobId = key is null ? Guid.CreateVersion7() : new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"distribution/{caller.UserId:N}/{key}")).AsSpan(0, 16));
+        Outcome<DistributionStart> outcome;
+        string? firstTraceId = null;
+        if (key is null || dryRun == true)
+        {
+            // Nothing to repeat safely for: every request without a key is a new job, and a dry run changes nothing.
+            outcome = await cluster.GetGrain<IPoolGrain>(id).DistributeAsync(spec, dryRun ?? false, Guid.CreateVersion7(), [], caller.UserId);
+        }
+        else
+        {
+            // The caller's key, shared with its coupon commands: a repeat answers the first job or refusal.
+            var keyed = await cluster.GetGrain<IIdempotencyGrain>($"{caller.UserId:N}/{key}").DistributeAsync(
+                id, spec, caller.UserId, http.Request.Path.Value!.ToUpperInvariant(), await CouponCommands.BodyHashAsync(http.Request), RequestTrace.CurrentId());
+            outcome = keyed.Outcome;
+            firstTraceId = keyed.TraceId;
+        }
 
-        var outcome = await cluster.GetGrain<IPoolGrain>(id).DistributeAsync(spec, dryRun ?? false, jobId, hash, caller.UserId);
         if (outcome.Refusal is { } refusal)
         {
-            return http.Problem(refusal);
+            return firstTraceId is null ? http.Problem(refusal) : CouponCommands.Replayable(http, refusal, firstTraceId);
         }
 
         if (outcome.Value!.DryRun is { } result)

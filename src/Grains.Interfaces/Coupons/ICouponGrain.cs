@@ -80,16 +80,27 @@ public sealed record CouponCommand(
 
 /// <summary>
 /// One caller's Idempotency-Key (key "{callerId:N}/{key}"): runs the command once, stores its outcome with the
-/// change, and answers repeats with that outcome; the same key for another request is refused.
+/// change, and answers repeats with that outcome; the same key for another request (a coupon command or a
+/// distribution) is refused.
 /// </summary>
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
     Task<IdempotentOutcome> ExecuteAsync(CouponCommand command, string path, byte[] requestHash, string? traceId);
+
+    /// <summary>Starts a pool's distribution once (not a dry run): a repeat answers the first job or the first refusal.</summary>
+    Task<IdempotentDistribution> DistributeAsync(Guid poolId, Pools.DistributionSpec spec, Guid actorId, string path, byte[] requestHash, string? traceId);
 }
 
 /// <summary>The outcome of a keyed command, with the trace id of the request that first produced it.</summary>
 [GenerateSerializer, Immutable, Alias("CouponBooks.IdempotentOutcome")]
 public sealed record IdempotentOutcome(
     [property: Id(0)] Outcome<CouponView> Outcome,
+    [property: Id(1)] string? TraceId,
+    [property: Id(2)] bool Replayed);
+
+/// <summary>The outcome of a keyed distribution, with the trace id of the request that first produced it.</summary>
+[GenerateSerializer, Immutable, Alias("CouponBooks.IdempotentDistribution")]
+public sealed record IdempotentDistribution(
+    [property: Id(0)] Outcome<Pools.DistributionStart> Outcome,
     [property: Id(1)] string? TraceId,
     [property: Id(2)] bool Replayed);

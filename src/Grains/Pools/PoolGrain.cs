@@ -51,8 +51,8 @@ internal sealed class PoolGrain(PoolStore store) : Grain, IPoolGrain
         var job = GrainFactory.GetGrain<IJobGrain>(jobId);
         if (!dryRun && await job.GetAsync() is not null)
         {
-            // Only an Idempotency-Key names a job that exists: a repeat answers its first job (or 422 for another
-            // request), whatever changed since (the pool deleted, the book's window closed).
+            // Only a keyed request (through its IdempotencyGrain) names a job that may exist: a repeat answers its
+            // first job (or 422 for another request), whatever changed since (the pool deleted, the book's window closed).
             return Started(await job.StartAsync(new JobSpec(JobKind.Distribute, spec.BookId, 0, PoolId: Id, Distribution: spec, RequestHash: requestHash, ActorId: actorId)), jobId);
         }
 
