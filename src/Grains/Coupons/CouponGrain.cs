@@ -6,7 +6,7 @@ using Orleans.Concurrency;
 namespace CouponBooks.Coupons;
 
 /// <summary>
-/// One coupon: decides every transition in memory (refusals never touch the database) and writes each change,
+/// One coupon: decides every transition in memory (refusals of a coupon it has read never touch the database) and writes each change,
 /// with its history and idempotency key, through the silo's batched <see cref="CouponWriter"/>, conditional on the
 /// version it read. When the row moved on (a lock released by the sweep, another activation after a silo failure),
 /// it reads the row again and decides again.
@@ -101,7 +101,17 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         });
     }
 
-    public Task<Outcome<CouponView>> LockAsync(Actor actor, IdempotencyTicket? ticket) =>
+    public async Task<Outcome<CouponView>> LockAsync(Actor actor, IdempotencyTicket? ticket)
+    {
+        if (ticket is null && !_loaded && _loading is null && await LockUnreadAsync(actor) is { } locked)
+        {
+            return locked;
+        }
+
+        return await LockReadAsync(actor, ticket);
+    }
+
+    private Task<Outcome<CouponView>> LockReadAsync(Actor actor, IdempotencyTicket? ticket) =>
         OwnerChangeAsync(actor, ticket, activeBookOnly: true, (row, settings, now) =>
         {
             var state = row.StateAt(now);
@@ -327,6 +337,55 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         {
             _loaded = false;
         }
+    }
+
+    /// <summary>
+    /// The lock of a coupon this activation has not read yet (the common lock: the first call after a while) in one
+    /// write: the statement decides what <see cref="LockReadAsync"/> would (see <see cref="CouponWriter.LockUnreadAsync"/>)
+    /// and answers the locked row, which then stands for the read. Null when it locked nothing: the row is read and
+    /// the lock decided as usual, which gives the refusal (or locks a coupon whose lock ran out, with its expiry).
+    /// Calls that come meanwhile wait for the row as for a read. A keyed lock takes the usual way, whose write
+    /// stores its key with the outcome it decided.
+    /// </summary>
+    private async Task<Outcome<CouponView>?> LockUnreadAsync(Actor actor)
+    {
+        var now = Now();
+        bool locked = false;
+        async Task<CouponRow?> LockThenReadAsync()
+        {
+            long read = ++_readsStarted;
+            try
+            {
+                if (await writer.LockUnreadAsync(new UnreadLock(Code, now, actor.UserId, actor.IsAdmin)) is { } row)
+                {
+                    locked = true;
+                    _row = row;
+                    _rowRead = 0;
+                    SiloMetrics.Written([new HistoryEntry(now, CouponAction.Lock, CouponState.Assigned, CouponState.Locked, row.UserId, actor.UserId)]);
+                }
+                else
+                {
+                    _row = await store.GetAsync(Code);
+                    _rowRead = read;
+                }
+
+                _loaded = true;
+                return _row;
+            }
+            finally
+            {
+                _loading = null;
+            }
+        }
+
+        var loading = LockThenReadAsync();
+        if (!loading.IsCompleted)
+        {
+            _loading = loading;
+        }
+
+        var current = await loading;
+        return locked ? Outcome<CouponView>.Success(current!.ViewAt(now)) : null;
     }
 
     /// <summary>Reads the row once for every call that needs it meanwhile.</summary>

@@ -31,3 +31,6 @@ public sealed record IdempotencyRecord(Guid CallerId, string Key, string Path, b
 /// it leaves, the history rows it adds and the idempotency keys it answers.
 /// </summary>
 public sealed record CouponWrite(CouponRow Next, CouponState FromState, IReadOnlyList<HistoryEntry> History, IReadOnlyList<IdempotencyRecord> Keys);
+
+/// <summary>A lock of a coupon whose row its grain has not read (see <see cref="CouponWriter.LockUnreadAsync"/>).</summary>
+public sealed record UnreadLock(string Code, DateTimeOffset At, Guid ActorId, bool ActorIsAdmin);

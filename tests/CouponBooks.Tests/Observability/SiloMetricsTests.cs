@@ -38,10 +38,11 @@ public sealed class SiloMetricsTests(ApiFixture api)
         Assert.Equal(1, Delta("couponbooks_coupon_transitions_total", ("action", "unlock")));
         Assert.Equal(1, Delta("couponbooks_coupon_transitions_total", ("action", "redeem")));
         Assert.Equal(0, Delta("couponbooks_coupon_transitions_total", ("action", "expire")));
-        // Five writes, one after another: five batches of one change each; the refusal wrote nothing.
-        Assert.Equal(5, Delta("couponbooks_storage_batch_size_count"));
-        Assert.Equal(5, Delta("couponbooks_storage_batch_size_sum"));
-        Assert.Equal(5, Delta("couponbooks_storage_batch_duration_seconds_count"));
+        // Five writes, one after another: five batches of one change each. The redeemed coupon left memory, so the last
+        // lock went out as a lock of an unread row (a sixth batch, which changed nothing) before the read that refused it.
+        Assert.Equal(6, Delta("couponbooks_storage_batch_size_count"));
+        Assert.Equal(6, Delta("couponbooks_storage_batch_size_sum"));
+        Assert.Equal(6, Delta("couponbooks_storage_batch_duration_seconds_count"));
         Assert.True(Delta("couponbooks_storage_batch_duration_seconds_sum") > 0);
         Assert.Equal(0, Delta("couponbooks_storage_batch_failures_total"));
         Assert.Contains(after.Names, n => n.StartsWith("orleans_", StringComparison.Ordinal));
