@@ -71,14 +71,22 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
         unread as (
             select * from unnest($25::text[], $26::timestamptz[], $27::uuid[], $28::boolean[]) as t(code, at, actor_id, admin)
         ),
+        lockable as (
+            -- Each coupon's book by its key, per coupon (offset 0 keeps the planner from scanning books once per batch).
+            select u.code, u.at, u.actor_id, b.lock_ttl_seconds
+            from unread u
+            join coupons c on c.code = u.code
+            cross join lateral (select * from books where id = c.book_id offset 0) b
+            where c.state = 1 and (u.admin or c.user_id = u.actor_id)
+              and (b.valid_from is null or b.valid_from <= u.at) and (b.valid_until is null or u.at <= b.valid_until)
+        ),
         locked as (
             update coupons c
-            set state = 2, locked_until = u.at + b.lock_ttl_seconds * interval '1 second', version = c.version + 1
-            from unread u, books b
-            where c.code = u.code and b.id = c.book_id and c.state = 1 and (u.admin or c.user_id = u.actor_id)
-              and (b.valid_from is null or b.valid_from <= u.at) and (b.valid_until is null or u.at <= b.valid_until)
+            set state = 2, locked_until = l.at + l.lock_ttl_seconds * interval '1 second', version = c.version + 1
+            from lockable l
+            where c.code = l.code and c.state = 1
             returning c.code, c.book_id, c.user_id, c.assigned_at, c.locked_until, c.redemption_count, c.redeemed_at, c.version,
-                      u.at, u.actor_id
+                      l.at, l.actor_id
         ),
         locked_history as (
             insert into coupon_history (code, at, action, from_state, to_state, user_id, actor_id)
