@@ -102,5 +102,4 @@ public sealed record IdempotentOutcome(
 [GenerateSerializer, Immutable, Alias("CouponBooks.IdempotentDistribution")]
 public sealed record IdempotentDistribution(
     [property: Id(0)] Outcome<Pools.DistributionStart> Outcome,
-    [property: Id(1)] string? TraceId,
-    [property: Id(2)] bool Replayed);
+    [property: Id(1)] string? TraceId);

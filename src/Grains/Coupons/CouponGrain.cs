@@ -103,16 +103,18 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     public async Task<Outcome<CouponView>> LockAsync(Actor actor, IdempotencyTicket? ticket)
     {
+        // A row read after the call came in is fresh enough for a refusal: the read after an unread lock that locked nothing is.
+        long readsBefore = _readsStarted;
         if (ticket is null && !_loaded && _loading is null && await LockUnreadAsync(actor) is { } locked)
         {
             return locked;
         }
 
-        return await LockReadAsync(actor, ticket);
+        return await LockReadAsync(actor, ticket, readsBefore);
     }
 
-    private Task<Outcome<CouponView>> LockReadAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, activeBookOnly: true, (row, settings, now) =>
+    private Task<Outcome<CouponView>> LockReadAsync(Actor actor, IdempotencyTicket? ticket, long readsBefore) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: true, readsBefore, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state != CouponState.Assigned)
@@ -126,7 +128,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     /// <remarks>Also outside the book's validity window: a reservation can always be given back.</remarks>
     public Task<Outcome<CouponView>> UnlockAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, activeBookOnly: false, (row, settings, now) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: false, _readsStarted, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state != CouponState.Locked)
@@ -139,7 +141,7 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         });
 
     public Task<Outcome<CouponView>> RedeemAsync(Actor actor, IdempotencyTicket? ticket) =>
-        OwnerChangeAsync(actor, ticket, activeBookOnly: true, (row, settings, now) =>
+        OwnerChangeAsync(actor, ticket, activeBookOnly: true, _readsStarted, (row, settings, now) =>
         {
             var state = row.StateAt(now);
             if (state == CouponState.Assigned && row.LockedUntil is { } ranOut && ranOut <= now)
@@ -160,10 +162,11 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
 
     /// <summary>
     /// A change by the owner or an admin (to anyone else the coupon does not exist; an admin acting on an UNASSIGNED
-    /// coupon is told its state by <paramref name="decide"/>).
+    /// coupon is told its state by <paramref name="decide"/>). <paramref name="readsBefore"/>: the reads started when the call came in.
     /// </summary>
-    private Task<Outcome<CouponView>> OwnerChangeAsync(Actor actor, IdempotencyTicket? ticket, bool activeBookOnly, Func<CouponRow, BookSettings, DateTimeOffset, Decision> decide) =>
-        ChangeAsync(ticket, async (row, now) =>
+    private Task<Outcome<CouponView>> OwnerChangeAsync(
+        Actor actor, IdempotencyTicket? ticket, bool activeBookOnly, long readsBefore, Func<CouponRow, BookSettings, DateTimeOffset, Decision> decide) =>
+        ChangeAsync(ticket, readsBefore, async (row, now) =>
         {
             if (!Visible(row, actor))
             {
@@ -182,11 +185,10 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         });
 
     private Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, Decision> decide) =>
-        ChangeAsync(ticket, (row, now) => ValueTask.FromResult(decide(row, now)));
+        ChangeAsync(ticket, _readsStarted, (row, now) => ValueTask.FromResult(decide(row, now)));
 
-    private async Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, Func<CouponRow?, DateTimeOffset, ValueTask<Decision>> decide)
+    private async Task<Outcome<CouponView>> ChangeAsync(IdempotencyTicket? ticket, long readsBefore, Func<CouponRow?, DateTimeOffset, ValueTask<Decision>> decide)
     {
-        long readsBefore = _readsStarted;
         for (int attempt = 1; ;)
         {
             await RowAsync();

@@ -67,15 +67,14 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
 
         if (_first is { } first && !first.Answers(path, requestHash))
         {
-            return new IdempotentDistribution(Reused(), traceId, Replayed: false);
+            return new IdempotentDistribution(Reused(), traceId);
         }
 
         if (_first is { Settled: true } settled)
         {
-            return new IdempotentDistribution(settled.As<Outcome<DistributionStart>>(), settled.TraceId, Replayed: true);
+            return new IdempotentDistribution(settled.As<Outcome<DistributionStart>>(), settled.TraceId);
         }
 
-        bool replay = _first is not null;
         try
         {
             var stored = _first;
@@ -103,7 +102,7 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
             }
 
             _first = new Stored(path, requestHash, Json(outcome), stored.TraceId, stored.CreatedAt) { Settled = true };
-            return new IdempotentDistribution(outcome, stored.TraceId, replay);
+            return new IdempotentDistribution(outcome, stored.TraceId);
         }
         catch
         {
