@@ -129,13 +129,17 @@ public sealed class UploadTests(ApiFixture api)
         await ApiCalls.AssertProblemAsync(await admin.PostAsync($"/api/v1/books/{bookId}/codes/upload", form), HttpStatusCode.BadRequest, "validation-failed");
     }
 
-    [Fact]
-    public async Task A_json_body_is_unsupported_media_type()
+    [Theory]
+    [InlineData("application/json", "[\"ABC\"]")]
+    [InlineData("text/plain", "ABC123")]
+    [InlineData("application/csv", "ABC123")]
+    public async Task A_body_of_another_media_type_is_unsupported_media_type_and_stores_nothing(string mediaType, string body)
     {
         using var admin = await api.AdminClientAsync();
         var bookId = await BookCalls.CreateBookAsync(admin);
-        var response = await admin.PostAsync($"/api/v1/books/{bookId}/codes/upload", new StringContent("[\"ABC\"]", Encoding.UTF8, "application/json"));
+        var response = await admin.PostAsync($"/api/v1/books/{bookId}/codes/upload", new StringContent(body, Encoding.UTF8, mediaType));
         await ApiCalls.AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        Assert.Equal(0L, await BookCalls.CountCodesAsync(api.ConnectionString, bookId));
     }
 
     [Fact]
