@@ -111,21 +111,24 @@ public sealed class CouponStore : IDisposable
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            var row = new CouponRow(
-                reader.GetString(0),
-                reader.GetGuid(1),
-                (CouponState)reader.GetInt16(2),
-                reader.IsDBNull(3) ? null : reader.GetGuid(3),
-                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetInt32(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
-                reader.GetInt32(8));
+            var row = ReadRow(reader);
             rows[row.Code] = row;
         }
 
         return rows;
     }
+
+    /// <summary>A coupon row from the reader's current record, its columns in the order of <see cref="RowColumns"/>.</summary>
+    internal static CouponRow ReadRow(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetGuid(1),
+        (CouponState)reader.GetInt16(2),
+        reader.IsDBNull(3) ? null : reader.GetGuid(3),
+        reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+        reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
+        reader.GetInt32(6),
+        reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        reader.GetInt32(8));
 
     private sealed record PendingRead(string Code)
     {

@@ -85,7 +85,7 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
             set state = 2, locked_until = l.at + l.lock_ttl_seconds * interval '1 second', version = c.version + 1
             from lockable l
             where c.code = l.code and c.state = 1
-            returning c.code, c.book_id, c.user_id, c.assigned_at, c.locked_until, c.redemption_count, c.redeemed_at, c.version,
+            returning c.code, c.book_id, c.state, c.user_id, c.assigned_at, c.locked_until, c.redemption_count, c.redeemed_at, c.version,
                       l.at, l.actor_id
         ),
         locked_history as (
@@ -101,9 +101,9 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
                   union all select book_id, 1::smallint, 2::smallint from locked) as changed
             group by book_id
         )
-        select code, null::uuid, null::uuid, null::timestamptz, null::timestamptz, null::int, null::timestamptz, null::int from updated
+        select code, null::uuid, null::smallint, null::uuid, null::timestamptz, null::timestamptz, null::int, null::timestamptz, null::int from updated
         union all
-        select code, book_id, user_id, assigned_at, locked_until, redemption_count, redeemed_at, version from locked
+        select code, book_id, state, user_id, assigned_at, locked_until, redemption_count, redeemed_at, version from locked
         """;
 
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
@@ -295,17 +295,15 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            string code = reader.GetString(0);
+            // A versioned write answers its code alone; an unread lock its whole row (the columns of a read).
             if (reader.IsDBNull(1))
             {
-                applied.Add(code);
+                applied.Add(reader.GetString(0));
                 continue;
             }
 
-            locked[code] = new CouponRow(
-                code, reader.GetGuid(1), CouponState.Locked, reader.IsDBNull(2) ? null : reader.GetGuid(2),
-                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4),
-                reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7));
+            var row = CouponStore.ReadRow(reader);
+            locked[row.Code] = row;
         }
 
         return (applied, locked);
