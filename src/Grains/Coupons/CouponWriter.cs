@@ -61,12 +61,16 @@ public sealed class CouponWriter(NpgsqlDataSource dataSource, IOptions<CouponWri
             order by h.n
         ),
         keys as (
-            insert into idempotency_keys (caller_id, key, path, request_hash, outcome, trace_id)
-            select k.caller_id, k.key, k.path, k.request_hash, k.outcome::jsonb, k.trace_id
+            -- A live key stands; one 24 hours old gives way (the maintenance sweep would delete it soon).
+            insert into idempotency_keys as stored (caller_id, key, path, request_hash, outcome, trace_id)
+            select distinct on (k.caller_id, k.key) k.caller_id, k.key, k.path, k.request_hash, k.outcome::jsonb, k.trace_id
             from unnest($18::uuid[], $19::text[], $20::text[], $21::bytea[], $22::text[], $23::text[], $24::text[])
                 as k(caller_id, key, path, request_hash, outcome, trace_id, code)
             where k.code is null or k.code in (select code from updated)
-            on conflict do nothing
+            on conflict (caller_id, key) do update
+                set path = excluded.path, request_hash = excluded.request_hash, outcome = excluded.outcome,
+                    trace_id = excluded.trace_id, created_at = now()
+                where stored.created_at <= now() - interval '24 hours'
         ),
         unread as (
             select * from unnest($25::text[], $26::timestamptz[], $27::uuid[], $28::boolean[]) as t(code, at, actor_id, admin)

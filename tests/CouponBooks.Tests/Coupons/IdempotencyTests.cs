@@ -178,6 +178,26 @@ public sealed class IdempotencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_key_stored_24_hours_ago_gives_way_to_a_new_command_which_its_repeats_then_answer()
+    {
+        var (client, user, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
+        Assert.Equal(HttpStatusCode.OK, (await CouponCalls.ActAsync(client, code, "lock", "day-old-key")).StatusCode);
+        // Older than 24 hours, and not swept yet: the key's next use is a new command, stored in the old one's place.
+        await TestDb.ExecuteAsync(api.ConnectionString, "update idempotency_keys set created_at = now() - interval '24 hours 1 second' where caller_id = $1 and key = 'day-old-key'", user.Id);
+        await DeactivateAllAsync();
+
+        var unlocked = await CouponCalls.ActAsync(client, code, "unlock", "day-old-key");
+        await DeactivateAllAsync();
+        var repeat = await CouponCalls.ActAsync(client, code, "unlock", "day-old-key");
+
+        Assert.Equal(HttpStatusCode.OK, unlocked.StatusCode);
+        Assert.Equal((HttpStatusCode.OK, await unlocked.Content.ReadAsStringAsync()), (repeat.StatusCode, await repeat.Content.ReadAsStringAsync()));
+        Assert.Equal($"/api/v1/coupons/{code}/unlock".ToUpperInvariant(), await TestDb.ScalarAsync<string>(api.ConnectionString,
+            "select path from idempotency_keys where caller_id = $1 and key = 'day-old-key' and created_at > now() - interval '1 minute'", user.Id));
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupon_history where code = $1 and action = 2", code));
+    }
+
+    [Fact]
     public async Task A_repeat_after_a_failure_that_hid_a_commit_answers_the_stored_response_and_changes_nothing_more()
     {
         using var admin = await api.AdminClientAsync();
@@ -226,6 +246,11 @@ public sealed class IdempotencyTests(ApiFixture api)
         await ApiCalls.AssertProblemAsync(await admin.SendAsync(request), HttpStatusCode.BadRequest, "validation-failed");
         Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id is not null", bookId));
     }
+
+    /// <summary>Drops idle activations (the keys' among them), so the next request reads its key from the database.</summary>
+    private Task DeactivateAllAsync() =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IGrainFactory>(api.Silo.Services)
+            .GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
     private static Task<HttpResponseMessage> AssignRawAsync(HttpClient client, Guid bookId, string key, string? json) =>
         SendRawAsync(client, $"/api/v1/books/{bookId}/assignments", key, json);
