@@ -55,9 +55,11 @@ public sealed class PoolStore(NpgsqlDataSource dataSource)
 
         if (emails.Count > 0)
         {
-            var byEmail = new Dictionary<string, Guid>(StringComparer.OrdinalIgnoreCase);
-            await using var lookup = new NpgsqlCommand("select lower(email), id from users where lower(email) = any($1)", connection);
-            lookup.Parameters.AddWithValue(emails.Select(e => e.Trim().ToLowerInvariant()).Distinct().ToArray());
+            // Matched by the database's email key (as register and login compare them); each given email answers for itself.
+            var byEmail = new Dictionary<string, Guid>(StringComparer.Ordinal);
+            await using var lookup = new NpgsqlCommand(
+                "select e.given, u.id from unnest($1::text[]) as e(given) join users u on email_key(u.email) = email_key(e.given)", connection);
+            lookup.Parameters.AddWithValue(emails.Select(e => e.Trim()).Distinct(StringComparer.Ordinal).ToArray());
             await using (var reader = await lookup.ExecuteReaderAsync())
             {
                 while (await reader.ReadAsync())

@@ -30,7 +30,7 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
 
     public async Task<UserRecord?> FindByEmailAsync(string email)
     {
-        await using var command = dataSource.CreateCommand($"select {Columns} from users where lower(email) = lower($1)");
+        await using var command = dataSource.CreateCommand($"select {Columns} from users where email_key(email) = email_key($1)");
         command.Parameters.AddWithValue(email);
         return await ReadOneAsync(command);
     }

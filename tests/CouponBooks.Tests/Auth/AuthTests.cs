@@ -54,6 +54,31 @@ public sealed class AuthTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Emails_beyond_ascii_compare_case_insensitively_in_register_login_lookup_and_pool_members()
+    {
+        using var client = api.CreateClient();
+        string tail = $"{Guid.NewGuid():N}@example.com";
+        var user = await ApiCalls.RegisterAsync(client, $"émile-kelvin-{tail}");
+        // Upper case (with the Kelvin sign for one K), and the same letters decomposed (e + combining acute accent).
+        string upper = $"ÉMILE-\u212AELVIN-{tail.ToUpperInvariant()}", decomposed = $"e\u0301mile-kelvin-{tail}";
+
+        await ApiCalls.AssertProblemAsync(
+            await client.PostAsJsonAsync("/api/v1/auth/register", new { email = upper, password = "long-enough-pw" }), HttpStatusCode.Conflict, "email-taken");
+        await ApiCalls.AssertProblemAsync(
+            await client.PostAsJsonAsync("/api/v1/auth/register", new { email = decomposed, password = "long-enough-pw" }), HttpStatusCode.Conflict, "email-taken");
+        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = upper, password = user.Password });
+        using var admin = await api.AdminClientAsync();
+        var found = JsonDocument.Parse(await admin.GetStringAsync($"/api/v1/users?email={Uri.EscapeDataString(decomposed)}")).RootElement;
+        var pool = JsonDocument.Parse(await (await admin.PostAsJsonAsync("/api/v1/pools", new { name = $"Pool {tail}" })).Content.ReadAsStringAsync()).RootElement;
+        var members = await admin.PostAsJsonAsync($"/api/v1/pools/{pool.GetProperty("id").GetGuid()}/members", new { emails = new[] { upper, decomposed } });
+
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        Assert.Equal([user.Id], found.GetProperty("items").EnumerateArray().Select(u => u.GetProperty("id").GetGuid()));
+        Assert.Equal("""{"added":1,"alreadyMembers":0,"unknown":[]}""", await members.Content.ReadAsStringAsync());
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from users where email like $1", $"%{tail}"));
+    }
+
+    [Fact]
     public async Task Register_with_a_short_password_is_weak_password_and_stores_nothing()
     {
         using var client = api.CreateClient();
