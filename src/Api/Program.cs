@@ -23,6 +23,9 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     o.SerializerOptions.AllowTrailingCommas = false;
+    // A number is a JSON number ("3" is the wrong type, as PATCH says too), and a member named twice is malformed.
+    o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+    o.SerializerOptions.AllowDuplicateProperties = false;
     // Also the answers of keyed replays: the Api writes them from the stored outcome, through these options.
     o.SerializerOptions.Converters.Add(new UtcTimestampConverter());
 });

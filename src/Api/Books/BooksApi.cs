@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
@@ -130,9 +131,9 @@ public static class BooksApi
         return book is null ? NoSuchBook() : TypedResults.Ok(BookResponse.From(book));
     }
 
-    private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonObject body, IClusterClient cluster, AuditLog audit, HttpContext http)
+    private static async Task<Results<Ok<BookResponse>, ProblemHttpResult>> PatchAsync(Guid id, [FromBody] JsonElement json, IClusterClient cluster, AuditLog audit, HttpContext http)
     {
-        if (JsonBodies.MemberProblem(body) is { } unreadable)
+        if (JsonBodies.ReadObject(json, out var body) is { } unreadable)
         {
             return unreadable;
         }

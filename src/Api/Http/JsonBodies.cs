@@ -1,25 +1,29 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CouponBooks.Api.Http;
 
-/// <summary>Checks on bodies bound as <see cref="JsonObject"/> (merge patches), which the binder takes as given.</summary>
+/// <summary>Checks on merge-patch bodies: bound as a <see cref="JsonElement"/> (the reader refuses a member given twice), read as a <see cref="JsonObject"/>.</summary>
 internal static class JsonBodies
 {
     /// <summary>
-    /// Null when the object's members can be read, else the problem: a member given twice (the object's dictionary,
-    /// built on first use, refuses it), or a member name holding an escaped unpaired UTF-16 surrogate (<c>"\ud800"</c>).
+    /// The body as an object whose members can be read, or the problem: a body that is not a JSON object, or a member
+    /// name holding an escaped unpaired UTF-16 surrogate (<c>"\ud800"</c>).
     /// </summary>
-    public static ProblemHttpResult? MemberProblem(JsonObject body)
+    public static ProblemHttpResult? ReadObject(JsonElement body, out JsonObject patch)
     {
+        patch = [];
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return ApiProblems.ValidationFailed("body", $"The body must be a JSON object, not {body.ValueKind.ToString().ToLowerInvariant()}.");
+        }
+
         try
         {
-            _ = body.Count;
+            patch = JsonObject.Create(body)!;
+            _ = patch.Count;
             return null;
-        }
-        catch (ArgumentException)
-        {
-            return ApiProblems.ValidationFailed("body", "The JSON object gives a member more than once.");
         }
         catch (InvalidOperationException)
         {

@@ -86,9 +86,9 @@ public static class UsersApi
     }
 
     private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> PatchAsync(
-        Guid id, [FromBody] JsonObject body, IClusterClient cluster, DisabledUsers disabledUsers, AuditLog audit, HttpContext http)
+        Guid id, [FromBody] JsonElement json, IClusterClient cluster, DisabledUsers disabledUsers, AuditLog audit, HttpContext http)
     {
-        if (JsonBodies.MemberProblem(body) is { } unreadable)
+        if (JsonBodies.ReadObject(json, out var body) is { } unreadable)
         {
             return unreadable;
         }

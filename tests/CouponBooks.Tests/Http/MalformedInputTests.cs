@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Net.Http.Json;
 using System.Text.Json;
 using CouponBooks.Tests.Infrastructure;
 using Microsoft.AspNetCore.Routing;
@@ -103,6 +104,28 @@ public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output
         var problem = await ApiCalls.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation-failed");
         Assert.Equal(JsonValueKind.Object, problem.GetProperty("errors").ValueKind);
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/api/v1/books", """{"name":"Strings","maxAssignmentsPerUser":"3"}""", "maxAssignmentsPerUser")]
+    [InlineData("/api/v1/books", """{"name":"Strings","lockTtlSeconds":"60"}""", "lockTtlSeconds")]
+    [InlineData("/api/v1/books", """{"name":"Twice","name":"Again"}""", "name")]
+    [InlineData("/api/v1/books/{book}/codes/generate", """{"pattern":"STR-####","count":"5"}""", "count")]
+    [InlineData("/api/v1/pools/{pool}/distributions?dryRun=true", """{"bookId":"{book}","mode":"equal","perUser":"2"}""", "perUser")]
+    public async Task A_number_sent_as_a_string_or_a_member_sent_twice_is_validation_failed_and_changes_nothing(string url, string json, string member)
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
+        var pool = JsonDocument.Parse(await (await admin.PostAsJsonAsync("/api/v1/pools", new { name = $"Pool {Guid.NewGuid():N}" })).Content.ReadAsStringAsync()).RootElement;
+        string Fill(string text) => text.Replace("{book}", bookId.ToString()).Replace("{pool}", pool.GetProperty("id").GetString());
+        long books = await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from books");
+
+        var response = await admin.PostAsync(Fill(url), Json(Fill(json)));
+
+        var problem = await ApiCalls.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation-failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(member, out _), problem.ToString());
+        Assert.Equal(books, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from books"));
+        Assert.Equal(1L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1", bookId));
     }
 
     [Theory]
