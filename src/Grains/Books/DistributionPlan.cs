@@ -89,7 +89,8 @@ internal sealed class DistributionPlan
 
             if (eligible.Count == 0)
             {
-                skippedUser += draws - i;
+                // Every member is at the per-user limit; an empty pool has nobody to skip, so nothing is counted.
+                skippedUser += members.Count > 0 ? draws - i : 0;
                 break;
             }
 

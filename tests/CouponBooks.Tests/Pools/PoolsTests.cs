@@ -124,6 +124,27 @@ public sealed class PoolsTests(ApiFixture api)
         Assert.Equal(10L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id is not null", bookId));
     }
 
+    [Theory]
+    [InlineData("random", null)]
+    [InlineData("random", 1)]
+    [InlineData("equal", 1)]
+    public async Task A_distribution_to_an_empty_pool_gives_nothing_and_skips_nothing(string mode, int? perUserLimit)
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5, new { name = "Empty pool", maxAssignmentsPerUser = perUserLimit });
+        var poolId = await CreatePoolAsync(admin);
+        object body = mode == "random" ? new { bookId, mode, total = 5, seed = 7 } : new { bookId, mode, seed = 7 };
+
+        var dry = await admin.PostAsJsonAsync($"/api/v1/pools/{poolId}/distributions?dryRun=true", body);
+        var job = await BookCalls.WaitForJobAsync(admin, await admin.PostAsJsonAsync($"/api/v1/pools/{poolId}/distributions", body));
+
+        long requested = mode == "random" ? 5 : 0;
+        string expected = $$"""{"requested":{{requested}},"assigned":0,"skippedUserLimit":0,"skippedBookLimit":0,"exhausted":false,"seed":7}""";
+        Assert.Equal((HttpStatusCode.OK, expected), (dry.StatusCode, await dry.Content.ReadAsStringAsync()));
+        Assert.Equal(expected, job.GetProperty("result").GetRawText());
+        Assert.Equal(0L, await TestDb.ScalarAsync<long>(api.ConnectionString, "select count(*) from coupons where book_id = $1 and user_id is not null", bookId));
+    }
+
     [Fact]
     public async Task An_idempotency_key_makes_a_retried_distribution_answer_its_first_job()
     {
