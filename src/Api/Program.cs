@@ -44,6 +44,9 @@ builder.Services.AddApiHardening(builder.Configuration, builder.Environment);
 builder.AddApiLogging();
 builder.AddApiMetrics();
 
+// Last, so that no later registration brings routing's own media type check back.
+builder.Services.CheckMediaTypesAfterAuthorization();
+
 var app = builder.Build();
 
 app.UseSecurityHeaders(app.Environment);

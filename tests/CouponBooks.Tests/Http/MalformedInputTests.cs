@@ -88,6 +88,29 @@ public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output
         await ApiCalls.AssertProblemAsync(await client.DeleteAsync("/api/v1/auth/login"), HttpStatusCode.MethodNotAllowed, "method-not-allowed");
     }
 
+    [Theory]
+    [InlineData("POST", "/api/v1/books", "text/plain", "{}")]
+    [InlineData("PATCH", "/api/v1/books/{book}", "text/plain", "{}")]
+    [InlineData("POST", "/api/v1/pools", "application/xml", "<pool/>")]
+    [InlineData("POST", "/api/v1/books/{book}/codes/upload", "application/json", "[\"CODE-1\"]")]
+    [InlineData("POST", "/api/v1/pools/{pool}/distributions", "text/plain", "{}")]
+    public async Task A_body_of_the_wrong_media_type_is_unauthorized_without_a_token_and_forbidden_to_a_user_before_it_is_415(
+        string method, string url, string mediaType, string body)
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
+        var pool = JsonDocument.Parse(await (await admin.PostAsJsonAsync("/api/v1/pools", new { name = $"Pool {Guid.NewGuid():N}" })).Content.ReadAsStringAsync()).RootElement;
+        string path = url.Replace("{book}", bookId.ToString()).Replace("{pool}", pool.GetProperty("id").GetString());
+        using var anonymous = api.CreateClient();
+        var (user, _) = await api.NewUserAsync();
+        HttpRequestMessage Request() => new(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, mediaType) };
+
+        await ApiCalls.AssertProblemAsync(await anonymous.SendAsync(Request()), HttpStatusCode.Unauthorized, "unauthorized");
+        await ApiCalls.AssertProblemAsync(await user.SendAsync(Request()), HttpStatusCode.Forbidden, "forbidden");
+        await ApiCalls.AssertProblemAsync(await admin.SendAsync(Request()), HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        user.Dispose();
+    }
+
     [Fact]
     public async Task A_body_that_is_not_json_is_unsupported_media_type()
     {
