@@ -23,10 +23,16 @@ public interface IUserDirectoryGrain : IGrainWithIntegerKey
 {
     Task<UserView?> FindByEmailAsync(string email);
 
-    /// <summary>Signs in by email; an unknown email costs the same time and gets the same refusal as a wrong password.</summary>
+    /// <summary>Signs in by email; an unknown email costs the same time, gets the same refusal and locks out the same way as a wrong password.</summary>
     Task<Outcome<SignIn>> SignInAsync(string email, string password);
 
     Task<UserPage> ListAsync(Guid? after, int limit);
+}
+
+/// <summary>Sign-ins with an email no account has (keyed by the email's comparison form), locked out like an account's.</summary>
+public interface IUnknownSignInGrain : IGrainWithStringKey
+{
+    Task<Outcome<SignIn>> SignInAsync(string password);
 }
 
 /// <summary>Told whenever a user is disabled or enabled again.</summary>

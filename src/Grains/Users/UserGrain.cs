@@ -49,29 +49,25 @@ internal sealed class UserGrain(
         if (_user is null)
         {
             await hasher.SpendVerifyTimeAsync(password);
-            return InvalidCredentials();
+            return SignInLockout.InvalidCredentials();
         }
 
         var now = clock.GetUtcNow();
         var state = security.State;
-        if (state.LockedUntil is { } lockedUntil && lockedUntil > now)
+        if (SignInLockout.Refusal(state, now) is { } locked)
         {
-            return new Refusal(ErrorCode.AccountLocked, "Too many failed sign-ins; try again later.", lockedUntil - now);
+            return locked;
         }
 
         if (!await hasher.VerifyAsync(password, _user.PasswordHash))
         {
-            state.RecentFailures.RemoveAll(at => at <= now - _options.LockoutWindow);
-            state.RecentFailures.Add(now);
-            if (state.RecentFailures.Count >= _options.LockoutMaxFailedAttempts)
+            if (SignInLockout.Fail(state, now, _options))
             {
-                state.LockedUntil = now + _options.LockoutDuration;
-                state.RecentFailures.Clear();
                 logger.LogWarning("User {UserId} locked out until {LockedUntil} after repeated failed sign-ins", Id, state.LockedUntil);
             }
 
             await security.WriteStateAsync();
-            return InvalidCredentials();
+            return SignInLockout.InvalidCredentials();
         }
 
         if (_user.Disabled)
@@ -168,8 +164,6 @@ internal sealed class UserGrain(
 
         return Outcome<UserView>.Success(_user.ToView());
     }
-
-    private static Refusal InvalidCredentials() => new(ErrorCode.InvalidCredentials, "The email or password is wrong.");
 
     private string OpenFamily(DateTimeOffset now)
     {

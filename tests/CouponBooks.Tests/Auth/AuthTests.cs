@@ -177,6 +177,31 @@ public sealed class AuthTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task Failed_logins_with_an_unknown_email_lock_it_out_as_they_lock_an_account()
+    {
+        using var client = api.CreateClient();
+        var user = await ApiCalls.RegisterAsync(client);
+        string unknown = ApiCalls.NewEmail("nobody");
+        var known = new List<(HttpStatusCode, string)>();
+        var nobody = new List<(HttpStatusCode, string)>();
+        HttpResponseMessage? lastUnknown = null;
+        for (int i = 0; i < 6; i++)
+        {
+            known.Add(await StatusAndCodeAsync(await client.PostAsJsonAsync("/api/v1/auth/login", new { email = user.Email, password = $"wrong-password-{i}" })));
+            // Every other attempt in upper case: one email, whatever its letter case.
+            lastUnknown = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = i % 2 == 0 ? unknown : unknown.ToUpperInvariant(), password = $"wrong-password-{i}" });
+            nobody.Add(await StatusAndCodeAsync(lastUnknown));
+        }
+
+        Assert.Equal([.. Enumerable.Repeat((HttpStatusCode.Unauthorized, "invalid-credentials"), 5), (HttpStatusCode.TooManyRequests, "account-locked")], known);
+        Assert.Equal(known, nobody);
+        Assert.InRange(int.Parse(lastUnknown!.Headers.GetValues("Retry-After").Single()), 800, 900);
+    }
+
+    private static async Task<(HttpStatusCode, string)> StatusAndCodeAsync(HttpResponseMessage response) =>
+        (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString()!);
+
+    [Fact]
     public async Task Four_failed_logins_then_the_right_password_still_logs_in()
     {
         using var client = api.CreateClient();
