@@ -22,6 +22,14 @@ internal static class ProblemDetailsSetup
                 }
             }
 
+            // Every problem names its type: the framework links the statuses of RFC 9110, not 413's nor 429's (RFC 6585).
+            problem.Type ??= problem.Status switch
+            {
+                StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+                StatusCodes.Status429TooManyRequests => "https://tools.ietf.org/html/rfc6585#section-4",
+                _ => "about:blank",
+            };
+
             // Every problem says what happened in words (API.md lists `detail` among the members), also those the framework makes.
             problem.Detail ??= DefaultDetail(problem.Status, context.HttpContext.Request);
 

@@ -66,6 +66,7 @@ public static class ApiCalls
         Assert.Equal(code, body.GetProperty("code").GetString());
         Assert.Equal((int)status, body.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrEmpty(body.GetProperty("title").GetString()));
+        Assert.True(body.TryGetProperty("type", out var type) && Uri.IsWellFormedUriString(type.GetString(), UriKind.Absolute), $"The problem has no type: {text}");
         Assert.True(body.TryGetProperty("detail", out var detail) && !string.IsNullOrWhiteSpace(detail.GetString()), $"The problem has no detail: {text}");
         Assert.True(body.TryGetProperty("traceId", out var trace) && !string.IsNullOrWhiteSpace(trace.GetString()), $"The problem has no traceId: {text}");
         return body;
