@@ -26,7 +26,8 @@ usage: ./run.sh [--demo] [--silos N] [--no-dashboard] [--help]
   --no-dashboard  do not serve the Orleans Dashboard (silo 1's is at API_URL/dashboard/, from this
                   machine only)
   Environment: ConnectionStrings__Postgres (use this database instead of a local one),
-  POSTGRES_PORT (local server port, default 55432), API_URL (default http://127.0.0.1:8080),
+  POSTGRES_PORT (local server port, default 55432), POSTGRES_DIR (its data, default .data/postgres),
+  API_URL (default http://127.0.0.1:8080),
   SILO_PORT_BASE, GATEWAY_PORT_BASE (silo 1's ports), DASHBOARD_PORT_BASE (silo 2's dashboard),
   SILO_METRICS_PORT (silo 2's Prometheus endpoint, default 9464, silo i on 9464+i-2; 0 turns them
   off; silo 1's metrics are part of API_URL/metrics).

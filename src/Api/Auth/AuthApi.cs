@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using CouponBooks.Api.Http;
 using CouponBooks.Api.Users;
 using CouponBooks.Users;
@@ -5,11 +6,11 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CouponBooks.Api.Auth;
 
-public sealed record RegisterRequest(string? Email, string? Password, string? DisplayName);
+public sealed record RegisterRequest([property: Required] string? Email, [property: Required] string? Password, string? DisplayName);
 
-public sealed record LoginRequest(string? Email, string? Password);
+public sealed record LoginRequest([property: Required] string? Email, [property: Required] string? Password);
 
-public sealed record RefreshRequest(string? RefreshToken);
+public sealed record RefreshRequest([property: Required] string? RefreshToken);
 
 /// <summary>Register, log in and refresh: the only endpoints under /api/v1 that take no token.</summary>
 public static class AuthApi

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using CouponBooks.Books;
 
 namespace CouponBooks.Api.Books;
@@ -30,6 +31,17 @@ public sealed record BookResponse(
 
 /// <summary>The body of POST /books; only the name is required.</summary>
 public sealed record CreateBookRequest(
+    [property: Required] string? Name,
+    string? Description,
+    int? MaxAssignmentsPerUser,
+    int? MaxTotalAssignments,
+    int? MaxRedemptionsPerCoupon,
+    int? LockTtlSeconds,
+    DateTimeOffset? ValidFrom,
+    DateTimeOffset? ValidUntil);
+
+/// <summary>The body of PATCH /books/{id}, for the OpenAPI document (the endpoint reads the merge patch as JSON): every member optional, null clears it.</summary>
+public sealed record BookPatchRequest(
     string? Name,
     string? Description,
     int? MaxAssignmentsPerUser,
@@ -40,7 +52,7 @@ public sealed record CreateBookRequest(
     DateTimeOffset? ValidUntil);
 
 /// <summary>The body of POST /books/{id}/codes/generate.</summary>
-public sealed record GenerateCodesRequest(string? Pattern, int? Count);
+public sealed record GenerateCodesRequest([property: Required] string? Pattern, [property: Required] int? Count);
 
 /// <summary>Answer of every request that started a job.</summary>
 public sealed record JobAccepted(Guid JobId);

@@ -49,7 +49,7 @@ public static class BooksApi
         admin.MapPatch("/{id:guid}", PatchAsync)
             .WithSummary("Change a book's name, description, limits, validity window or lock TTL (JSON merge patch).")
             .WithDescription("Members left out stay as they are; a limit sent as null becomes \"no limit\", `validFrom`/`validUntil` null open the window, `maxRedemptionsPerCoupon`/`lockTtlSeconds` null go back to their defaults. Lowering a limit below what is already given out is allowed: it simply stops further assignment. Errors: 400 `validation-failed`, 404 `not-found`.")
-            .Accepts<CreateBookRequest>("application/json", "application/merge-patch+json")
+            .Accepts<BookPatchRequest>("application/json", "application/merge-patch+json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -93,9 +93,13 @@ public static class CouponCommands
         return also is null ? hash : SHA256.HashData([.. hash, .. Encoding.UTF8.GetBytes(also)]);
     }
 
+    /// <summary>Marks an endpoint that takes an Idempotency-Key (the OpenAPI document lists the header on it).</summary>
+    public static TBuilder WithIdempotencyKey<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(IdempotencyKeyMetadata.Instance);
+
     /// <summary>Marks an endpoint that takes an Idempotency-Key and binds a body, which <see cref="UseKeyedBodies"/> then keeps readable.</summary>
     public static TBuilder WithKeyedBody<TBuilder>(this TBuilder builder)
-        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(KeyedBody.Instance);
+        where TBuilder : IEndpointConventionBuilder => builder.WithIdempotencyKey().WithMetadata(KeyedBody.Instance);
 
     /// <summary>Buffers the body of a keyed request to a marked endpoint, so it can be hashed after the binder read it.</summary>
     public static IApplicationBuilder UseKeyedBodies(this IApplicationBuilder app) => app.Use((context, next) =>
@@ -107,6 +111,12 @@ public static class CouponCommands
 
         return next(context);
     });
+
+    /// <summary>An endpoint's metadata: it takes an <c>Idempotency-Key</c> header.</summary>
+    public sealed class IdempotencyKeyMetadata
+    {
+        public static readonly IdempotencyKeyMetadata Instance = new();
+    }
 
     private sealed class KeyedBody
     {

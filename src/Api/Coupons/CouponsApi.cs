@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Http;
@@ -12,6 +13,9 @@ namespace CouponBooks.Api.Coupons;
 
 /// <summary>The body of an assignment: whom to give the coupon (default: the caller).</summary>
 public sealed record AssignRequest(Guid? UserId);
+
+/// <summary>The body of an assignment of a named code (admin): the user is required.</summary>
+public sealed record AssignCodeRequest([property: Required] Guid? UserId);
 
 /// <summary>One transition of a coupon's history.</summary>
 public sealed record HistoryResponse(DateTimeOffset At, string Action, string FromState, string ToState, Guid? UserId, Guid? ActorId);
@@ -60,45 +64,55 @@ public static class CouponsApi
             .AddEndpointFilter<CouponGuessingFilter>();
 
         coupons.MapGet("/{code}", GetAsync)
-            .WithSummary("A coupon, to its owner or an admin (anyone else: 404). An expired lock reads as ASSIGNED.");
+            .WithSummary("A coupon, to its owner or an admin (anyone else: 404). An expired lock reads as ASSIGNED.")
+            .Produces<CouponResponse>();
 
         coupons.MapPost("/{code}/lock", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Lock, http, cluster))
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
+            .WithIdempotencyKey()
             .WithSummary("Reserve an ASSIGNED coupon during checkout: LOCKED until now + the book's lockTtlSeconds.")
             .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (detail names the current state), `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         coupons.MapPost("/{code}/unlock", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Unlock, http, cluster))
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
+            .WithIdempotencyKey()
             .WithSummary("Release a LOCKED coupon (back to ASSIGNED).")
             .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (also after the lock ran out), `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         coupons.MapPost("/{code}/redeem", (string code, HttpContext http, IClusterClient cluster) => CommandAsync(code, CouponCommandKind.Redeem, http, cluster))
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
+            .WithIdempotencyKey()
             .WithSummary("Redeem a LOCKED coupon: REDEEMED, or back to ASSIGNED while the book allows more redemptions.")
             .WithDescription("Refusals: 404 `not-found`, 409 `lock-expired` (the lock ran out; lock again), `invalid-transition`, `book-not-active`." + KeyNote)
             .Produces<CouponResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
         coupons.MapGet("/{code}/history", HistoryAsync)
-            .WithSummary("Every transition of the coupon from its assignment on, oldest first.");
+            .WithSummary("Every transition of the coupon from its assignment on, oldest first.")
+            .Produces<List<HistoryResponse>>();
 
         var users = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         users.MapGet("/me/coupons", (HttpContext http, IClusterClient cluster, Guid? bookId, string? state, int? limit, string? cursor) =>
                 ListAsync(Caller.From(http.User).UserId, checkUser: false, cluster, bookId, state, limit, cursor))
             .WithSummary("The caller's coupons, optionally of one book (`bookId`) and in one `state`.")
+            .Produces<Page<CouponResponse>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         users.MapGet("/{id:guid}/coupons", (Guid id, IClusterClient cluster, Guid? bookId, string? state, int? limit, string? cursor) =>
                 ListAsync(id, checkUser: true, cluster, bookId, state, limit, cursor))
             .RequireAuthorization(AuthSetup.AdminPolicy)
             .WithSummary("A user's coupons (admin).")
+            .Produces<Page<CouponResponse>>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -120,7 +134,7 @@ public static class CouponsApi
             () => cluster.GetGrain<IBookGrain>(id).AssignRandomAsync(userId, caller.UserId, null));
     }
 
-    private static async Task<IResult> AssignCodeAsync(Guid id, string code, AssignRequest request, HttpContext http, IClusterClient cluster)
+    private static async Task<IResult> AssignCodeAsync(Guid id, string code, AssignCodeRequest request, HttpContext http, IClusterClient cluster)
     {
         var caller = Caller.From(http.User);
         if (request.UserId is not { } userId)

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using CouponBooks.Api.Audit;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Books;
@@ -12,7 +13,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace CouponBooks.Api.Pools;
 
-public sealed record CreatePoolRequest(string? Name, string? Description);
+public sealed record CreatePoolRequest([property: Required] string? Name, string? Description);
 
 public sealed record PoolResponse(Guid Id, string Name, string? Description, DateTimeOffset CreatedAt, long MemberCount)
 {
@@ -23,7 +24,7 @@ public sealed record AddMembersRequest(List<Guid>? UserIds, List<string>? Emails
 
 public sealed record AddMembersResponse(long Added, long AlreadyMembers, IReadOnlyList<string> Unknown);
 
-public sealed record DistributionRequest(Guid? BookId, string? Mode, int? PerUser, long? Total, long? Seed);
+public sealed record DistributionRequest([property: Required] Guid? BookId, [property: Required] string? Mode, int? PerUser, long? Total, long? Seed);
 
 public sealed record DistributionResponse(long Requested, long Assigned, long SkippedUserLimit, long SkippedBookLimit, bool Exhausted, long Seed)
 {

@@ -33,6 +33,66 @@ public sealed class DocumentationAndHealthTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task The_openapi_document_describes_keys_bodies_answers_and_problems_as_the_api_takes_and_gives_them()
+    {
+        using var client = api.CreateClient();
+        var document = JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
+        var paths = document.GetProperty("paths");
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        JsonElement Operation(string path, string verb) => paths.GetProperty(path).GetProperty(verb);
+        JsonElement Resolve(JsonElement schema) =>
+            schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
+        JsonElement Body(string path, string verb, string contentType) =>
+            Resolve(Operation(path, verb).GetProperty("requestBody").GetProperty("content").GetProperty(contentType).GetProperty("schema"));
+        string[] Headers(JsonElement operation) => operation.TryGetProperty("parameters", out var parameters)
+            ? [.. parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "header").Select(p => p.GetProperty("name").GetString()!)]
+            : [];
+
+        // The Idempotency-Key header on the six operations that take it, and on no other.
+        string[] keyed =
+        [
+            "post /api/v1/books/{id}/assignments", "post /api/v1/books/{id}/assignments/{code}", "post /api/v1/coupons/{code}/lock",
+            "post /api/v1/coupons/{code}/unlock", "post /api/v1/coupons/{code}/redeem", "post /api/v1/pools/{id}/distributions",
+        ];
+        var withKey = paths.EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Name: $"{op.Name} {path.Name}", Op: op.Value)))
+            .Where(op => Headers(op.Op).Contains("Idempotency-Key")).Select(op => op.Name).Order();
+        Assert.Equal(keyed.Order(), withKey);
+
+        // Answers with their schemas, the reads included.
+        Assert.Equal("#/components/schemas/CouponResponse", Operation("/api/v1/coupons/{code}", "get").GetProperty("responses").GetProperty("200")
+            .GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        var history = Operation("/api/v1/coupons/{code}/history", "get").GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        Assert.Equal("array", history.GetProperty("type").GetString());
+        Assert.True(Resolve(history.GetProperty("items")).GetProperty("properties").TryGetProperty("fromState", out _));
+        foreach (string path in new[] { "/api/v1/users/me/coupons", "/api/v1/users/{id}/coupons" })
+        {
+            var page = Resolve(Operation(path, "get").GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema"));
+            Assert.Equal(["items", "nextCursor"], page.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        }
+
+        Assert.True(Operation("/api/v1/coupons/{code}/lock", "post").GetProperty("responses").TryGetProperty("400", out _));
+        Assert.True(Operation("/api/v1/books/{id}", "get").GetProperty("responses").TryGetProperty("503", out _));
+
+        // Bodies: the merge patches by their members, the upload's multipart field, required members.
+        Assert.True(Body("/api/v1/books/{id}", "patch", "application/json").GetProperty("properties").TryGetProperty("lockTtlSeconds", out _));
+        Assert.True(Body("/api/v1/users/{id}", "patch", "application/merge-patch+json").GetProperty("properties").TryGetProperty("disabled", out _));
+        Assert.False(Body("/api/v1/books/{id}", "patch", "application/json").TryGetProperty("required", out _));
+        var upload = Body("/api/v1/books/{id}/codes/upload", "post", "multipart/form-data");
+        Assert.Equal("binary", upload.GetProperty("properties").GetProperty("file").GetProperty("format").GetString());
+        Assert.Equal(["file"], upload.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["userId"], Body("/api/v1/books/{id}/assignments/{code}", "post", "application/json").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["email", "password"], Body("/api/v1/auth/register", "post", "application/json").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+        Assert.Equal(["bookId", "mode"], Body("/api/v1/pools/{id}/distributions", "post", "application/json").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
+
+        // Problems carry code, traceId and (for validation) errors; limit has its bounds.
+        var problem = schemas.GetProperty("ProblemDetails").GetProperty("properties");
+        Assert.True(problem.TryGetProperty("code", out _) && problem.TryGetProperty("traceId", out _) && problem.TryGetProperty("errors", out _));
+        var limit = Operation("/api/v1/books", "get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema");
+        Assert.Equal((1, 1000, 50), (limit.GetProperty("minimum").GetInt32(), limit.GetProperty("maximum").GetInt32(), limit.GetProperty("default").GetInt32()));
+    }
+
+    [Fact]
     public async Task Swagger_root_leads_to_the_ui()
     {
         using var client = api.Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = true });
