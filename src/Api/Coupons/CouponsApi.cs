@@ -81,7 +81,7 @@ public static class CouponsApi
             .RequireRateLimiting(RateLimits.CouponCommandsPolicy)
             .WithIdempotencyKey()
             .WithSummary("Release a LOCKED coupon (back to ASSIGNED).")
-            .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (also after the lock ran out), `book-not-active`." + KeyNote)
+            .WithDescription("Refusals: 404 `not-found`, 409 `invalid-transition` (also after the lock ran out). Allowed outside the book's validity window: it only gives the reservation back." + KeyNote)
             .Produces<CouponResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
