@@ -29,6 +29,7 @@ internal sealed class BookGrain(
     private const int DistributionBatch = 5000;
 
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, Task<Outcome<DistributionResult>>> _distributions = [];
     private BookRecord? _book;
     private Task<AssignmentCounts>? _counts;
     private FreeCodeSupply? _supply;
@@ -201,7 +202,42 @@ internal sealed class BookGrain(
         return await AssignCountedAsync(counts, code, null, userId, actorId, ticket);
     }
 
-    public async Task<Outcome<DistributionResult>> DistributeAsync(IReadOnlyList<Guid> members, DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId)
+    public Task<Outcome<DistributionResult>> DistributeAsync(IReadOnlyList<Guid> members, DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId)
+    {
+        if (dryRun || jobId is not { } id)
+        {
+            return DistributeOnceAsync(members, spec, dryRun, jobId, actorId);
+        }
+
+        // A job's run still going here (its job resumed elsewhere after the caller's silo went away) is joined, not run a
+        // second time beside it: both would give the members not served yet.
+        if (_distributions.TryGetValue(id, out var running))
+        {
+            return running;
+        }
+
+        var run = RunAsync();
+        if (!run.IsCompleted)
+        {
+            _distributions[id] = run;
+        }
+
+        return run;
+
+        async Task<Outcome<DistributionResult>> RunAsync()
+        {
+            try
+            {
+                return await DistributeOnceAsync(members, spec, dryRun: false, id, actorId);
+            }
+            finally
+            {
+                _distributions.Remove(id);
+            }
+        }
+    }
+
+    private async Task<Outcome<DistributionResult>> DistributeOnceAsync(IReadOnlyList<Guid> members, DistributionSpec spec, bool dryRun, Guid? jobId, Guid actorId)
     {
         if (_book is null)
         {
@@ -227,14 +263,13 @@ internal sealed class BookGrain(
         long given = already.Values.Sum();
         long skippedUser = 0, skippedBook = 0;
         bool exhausted = false;
-        var pending = new Queue<Guid>(plan.Recipients());
-        while (pending.Count > 0 && !exhausted)
+        using var pending = new RecipientQueue(plan.Recipients());
+        while (pending.TryPeek(out _) && !exhausted)
         {
             // Take codes and count the batch before awaiting its write, as single assignments do.
-            var batch = new List<(FreeCoupon Coupon, Guid UserId)>(Math.Min(DistributionBatch, pending.Count));
-            while (batch.Count < DistributionBatch && pending.Count > 0)
+            var batch = new List<(FreeCoupon Coupon, Guid UserId)>(DistributionBatch);
+            while (batch.Count < DistributionBatch && pending.TryPeek(out var user))
             {
-                var user = pending.Peek();
                 // The plan left room for this coupon, but single assignments may have used it since (they interleave).
                 if (CheckLimits(counts, user) is { } refusal)
                 {
@@ -259,7 +294,8 @@ internal sealed class BookGrain(
 
                 _inFlight.Add(free.Code);
                 counts.Add(user);
-                batch.Add((free, pending.Dequeue()));
+                pending.Dequeue();
+                batch.Add((free, user));
             }
 
             if (batch.Count == 0)
@@ -289,7 +325,7 @@ internal sealed class BookGrain(
             given += written.Count;
             foreach (var (coupon, user) in batch.Where(b => !written.Contains(b.Coupon.Code)))
             {
-                pending.Enqueue(user);
+                pending.Again(user);
             }
         }
 

@@ -108,3 +108,39 @@ internal sealed class DistributionPlan
         return new DistributionPlan(grants, spec.Total, skippedUser, skippedBook, spec.Seed);
     }
 }
+
+/// <summary>
+/// A distribution's recipients, drawn from the plan as codes are given (a plan may name far more coupons than the
+/// book has free: 1000 each for 100,000 members), then those whose write must be tried again.
+/// </summary>
+internal sealed class RecipientQueue(IEnumerable<Guid> planned) : IDisposable
+{
+    private readonly IEnumerator<Guid> _planned = planned.GetEnumerator();
+    private readonly Queue<Guid> _again = new();
+    private Guid? _next;
+
+    public bool TryPeek(out Guid user)
+    {
+        if (_next is null)
+        {
+            if (_planned.MoveNext())
+            {
+                _next = _planned.Current;
+            }
+            else if (_again.TryDequeue(out var again))
+            {
+                _next = again;
+            }
+        }
+
+        user = _next.GetValueOrDefault();
+        return _next is not null;
+    }
+
+    /// <summary>Takes the recipient <see cref="TryPeek"/> answered.</summary>
+    public void Dequeue() => _next = null;
+
+    public void Again(Guid user) => _again.Enqueue(user);
+
+    public void Dispose() => _planned.Dispose();
+}

@@ -60,6 +60,63 @@ public sealed class DistributionResumeTests(ClusterFixture fixture)
         Assert.Equal(12, (await book.GetAsync())!.Stats.Assigned);
     }
 
+    [Fact]
+    public async Task Two_runs_of_one_job_at_once_give_each_member_its_coupons_once()
+    {
+        var bookId = await BookWithCodesAsync(5000, maxAssignmentsPerUser: null);
+        var book = Grains.GetGrain<IBookGrain>(bookId);
+        var members = Enumerable.Range(0, 2000).Select(_ => Guid.NewGuid()).ToArray();
+        var spec = new DistributionSpec(bookId, DistributionMode.Equal, PerUser: 1, Total: 0, Seed: 3);
+        var jobId = Guid.NewGuid();
+
+        // The job resumed elsewhere while its first run was still going here: the second call joins the first.
+        var runs = await Task.WhenAll(
+            book.DistributeAsync(members, spec, dryRun: false, jobId, Guid.Empty),
+            book.DistributeAsync(members, spec, dryRun: false, jobId, Guid.Empty));
+
+        Assert.All(runs, run => Assert.Equal((2000L, 2000L, false), (run.Value!.Requested, run.Value.Assigned, run.Value.Exhausted)));
+        Assert.Equal(members.Order().Select(m => (m, 1L)), await CouponsPerUserAsync(bookId));
+        Assert.Equal(2000, (await book.GetAsync())!.Stats.Assigned);
+    }
+
+    [Fact]
+    public async Task A_plan_of_far_more_coupons_than_the_book_has_gives_what_there_is()
+    {
+        var bookId = await BookWithCodesAsync(50, maxAssignmentsPerUser: null);
+        var book = Grains.GetGrain<IBookGrain>(bookId);
+        // 100,000 members, 1,000 each: a plan of 100 million coupons for a book of 50 codes.
+        var members = Enumerable.Range(0, 100_000).Select(_ => Guid.NewGuid()).ToArray();
+        var spec = new DistributionSpec(bookId, DistributionMode.Equal, PerUser: 1000, Total: 0, Seed: 5);
+
+        var run = await book.DistributeAsync(members, spec, dryRun: false, Guid.NewGuid(), Guid.Empty);
+
+        Assert.Equal((100_000_000L, 50L, true), (run.Value!.Requested, run.Value.Assigned, run.Value.Exhausted));
+        // The members first in the plan's order got one each: the shortage falls evenly.
+        Assert.All(await CouponsPerUserAsync(bookId), given => Assert.Equal(1L, given.Count));
+    }
+
+    [Fact]
+    public void A_plan_is_drawn_only_as_far_as_coupons_are_given()
+    {
+        var members = Enumerable.Range(0, 100_000).Select(_ => Guid.NewGuid()).ToArray();
+        var spec = new DistributionSpec(Guid.NewGuid(), DistributionMode.Equal, PerUser: 1000, Total: 0, Seed: 5);
+        var plan = DistributionPlan.Make(members, spec, new BookSettings("Plan", null, null, null, 1, 300, null, null), new AssignmentCounts(), new Dictionary<Guid, int>());
+        using var queue = new RecipientQueue(plan.Recipients());
+
+        var drawn = new List<Guid>();
+        while (drawn.Count < 3 && queue.TryPeek(out var user))
+        {
+            queue.Dequeue();
+            drawn.Add(user);
+        }
+
+        queue.Again(drawn[0]);
+        Assert.True(queue.TryPeek(out var next));
+        Assert.Equal(100_000_000L, plan.Planned);
+        Assert.Equal(members[..3], drawn);
+        Assert.Equal(members[3], next);
+    }
+
     private async Task<Guid> BookWithCodesAsync(int codes, int? maxAssignmentsPerUser)
     {
         var id = Guid.CreateVersion7();
