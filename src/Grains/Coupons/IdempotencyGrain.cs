@@ -16,8 +16,15 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
 {
     private static readonly TimeSpan KeptFor = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How long after a first run that timed out the key is not run again while nothing is stored: its change may still be
+    /// on its way to the database (a write waits at most its batch's command timeout, 30 s, behind at most one other).
+    /// </summary>
+    private static readonly TimeSpan Settling = TimeSpan.FromMinutes(2);
+
     private Stored? _first;
     private bool _loaded;
+    private DateTimeOffset _unsettledUntil;
 
     public async Task<IdempotentOutcome> ExecuteAsync(CouponCommand command, string path, byte[] requestHash, string? traceId)
     {
@@ -31,6 +38,17 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
                 : new IdempotentOutcome(Reused(), traceId, Replayed: false);
         }
 
+        if (clock.GetUtcNow() < _unsettledUntil)
+        {
+            // The first run timed out and its change may still commit with this key: running the command again now could
+            // make a second change (another coupon). The repeat is answered 503 until the key is stored or the time is up;
+            // the next repeat reads the key again.
+            _loaded = false;
+            return new IdempotentOutcome(
+                new Refusal(ErrorCode.ServiceUnavailable, "The first request with this key may still be completing; send it again shortly.", _unsettledUntil - clock.GetUtcNow()),
+                traceId, Replayed: false);
+        }
+
         var ticket = new IdempotencyTicket(callerId, key, path, requestHash, traceId);
         Outcome<CouponView> outcome;
         try
@@ -41,11 +59,17 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
                 await writer.RecordAsync(new IdempotencyRecord(callerId, key, path, requestHash, Json(outcome), traceId));
             }
         }
-        catch
+        catch (Exception ex)
         {
             // A write that failed may still have committed, and this key with it: the next repeat reads the key again
-            // rather than run the command a second time.
+            // rather than run the command a second time; after a timeout the change may not even have reached the
+            // database yet, so the key waits for it (Settling).
             _loaded = false;
+            if (ex is TimeoutException)
+            {
+                _unsettledUntil = clock.GetUtcNow() + Settling;
+            }
+
             throw;
         }
 

@@ -50,6 +50,11 @@ public static class CouponBooksSiloExtensions
         // every 10 s).
         silo.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10));
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = Math.Max(3, endpoints.DirectoryCacheSize));
+        if (endpoints.ResponseTimeout is { } responseTimeout)
+        {
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = responseTimeout);
+        }
+
         silo.AddCouponBooksGrains(configuration);
         if (configuration.GetValue<bool>(GrainCallTracing.ConfigKey))
         {

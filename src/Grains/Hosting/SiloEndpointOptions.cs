@@ -26,4 +26,7 @@ public sealed class SiloEndpointOptions
     /// keeps the addresses in use (a lock and its redeem, the books) and lets the rest die young.
     /// </summary>
     public int DirectoryCacheSize { get; set; } = 2_000;
+
+    /// <summary>How long a grain call from this silo may go unanswered before it fails; null keeps Orleans' 30 s.</summary>
+    public TimeSpan? ResponseTimeout { get; set; }
 }
