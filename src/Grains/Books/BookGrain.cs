@@ -70,7 +70,19 @@ internal sealed class BookGrain(
                 return new Refusal(ErrorCode.ValidationFailed, "validFrom must not be after validUntil.", Field: "validFrom");
             }
 
-            var written = await store.UpdateAsync(Id, settings, _book.Version);
+            BookRecord? written;
+            try
+            {
+                written = await store.UpdateAsync(Id, settings, _book.Version);
+            }
+            catch
+            {
+                // The update may have committed with only its answer lost: the next call reads the book (and its counts)
+                // afresh rather than go on deciding by settings that may be stale.
+                DeactivateOnIdle();
+                throw;
+            }
+
             if (written is not null)
             {
                 _book = written;

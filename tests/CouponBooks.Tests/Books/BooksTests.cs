@@ -162,6 +162,36 @@ public sealed class BooksTests(ApiFixture api)
         Assert.All(created, id => Assert.Contains(id, seen));
     }
 
+    [Fact]
+    public async Task A_patch_whose_answer_was_lost_after_it_committed_is_what_the_book_decides_by_next()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5, new { name = "Lost answer", maxAssignmentsPerUser = 5 });
+        var (client, _) = await api.NewUserAsync();
+        string trigger = $"trigger_{Guid.NewGuid():N}";
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            $"create function {trigger}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
+            $"create trigger {trigger} before update on books for each row when (old.id = '{bookId}') execute function {trigger}()");
+        HttpResponseMessage failed;
+        try
+        {
+            failed = await Patch(admin, bookId, """{"maxAssignmentsPerUser":1}""");
+        }
+        finally
+        {
+            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {trigger} on books; drop function {trigger}()");
+        }
+
+        // ...as if the patch had committed and only its answer was lost.
+        await TestDb.ExecuteAsync(api.ConnectionString, "update books set max_assignments_per_user = 1, version = version + 1 where id = $1", bookId);
+        var first = await CouponCalls.AssignAsync(client, bookId);
+        var second = await CouponCalls.AssignAsync(client, bookId);
+
+        await ApiCalls.AssertProblemAsync(failed, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        await ApiCalls.AssertProblemAsync(second, HttpStatusCode.Conflict, "per-user-limit-reached");
+    }
+
     private static Task<HttpResponseMessage> Patch(HttpClient client, Guid bookId, string json) =>
         client.PatchAsync($"/api/v1/books/{bookId}", new StringContent(json, Encoding.UTF8, "application/json"));
 }
