@@ -127,7 +127,22 @@ internal sealed class UserGrain(
             return new Refusal(ErrorCode.NotFound, "No such user.");
         }
 
-        bool wasDisabled = _user.Disabled;
+        try
+        {
+            return await PatchOnceAsync(patch);
+        }
+        catch
+        {
+            // The update may have committed with only its answer lost (or before its notice went out): the next call
+            // reads the user afresh, and the access grain finds a missed notice in the table.
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<Outcome<UserView>> PatchOnceAsync(UserPatch patch)
+    {
+        bool wasDisabled = _user!.Disabled;
         for (int attempt = 0; ; attempt++)
         {
             var changed = _user with
@@ -151,14 +166,17 @@ internal sealed class UserGrain(
             }
         }
 
-        if (_user.Disabled != wasDisabled)
+        // Disabled: every refresh token goes (also when a first try committed the flag but failed before this).
+        if (_user.Disabled && security.State.RefreshFamilies.Count > 0)
         {
-            if (_user.Disabled)
-            {
-                security.State.RefreshFamilies.Clear();
-                await security.WriteStateAsync();
-            }
+            security.State.RefreshFamilies.Clear();
+            await security.WriteStateAsync();
+        }
 
+        // Told whenever the patch names the flag, changed or not: a repeat of a patch whose first try failed after it
+        // committed tells what the first could not (the access grain notifies only on a change).
+        if (_user.Disabled != wasDisabled || patch.Disabled is not null)
+        {
             await GrainFactory.GetGrain<IUserAccessGrain>(0).SetDisabledAsync(Id, _user.Disabled);
         }
 

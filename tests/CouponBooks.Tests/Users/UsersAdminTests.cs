@@ -186,6 +186,58 @@ public sealed class UsersAdminTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_user_disabled_in_the_table_without_a_notice_loses_access_within_seconds()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (client, user) = await api.NewUserAsync();
+        var other = await ApiCalls.RegisterAsync(api.CreateClient());
+        // The access grain is up and has read the table (a disable goes through it) before the flag changes below.
+        Assert.Equal(HttpStatusCode.OK, (await PatchAsync(admin, other.Id, """{"disabled":true}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/users/me")).StatusCode);
+
+        // As when a patch committed the flag but failed before telling the access grain.
+        await TestDb.ExecuteAsync(api.ConnectionString, "update users set disabled = true, version = version + 1 where id = $1", user.Id);
+        var deadline = DateTime.UtcNow.AddSeconds(40);
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(500);
+            status = (await client.GetAsync("/api/v1/users/me")).StatusCode;
+        }
+        while (status == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+
+    [Fact]
+    public async Task Disabling_again_after_a_failure_that_hid_the_commit_stops_the_tokens_at_once()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (client, user) = await api.NewUserAsync();
+        string trigger = $"trigger_{Guid.NewGuid():N}";
+        await TestDb.ExecuteAsync(api.ConnectionString,
+            $"create function {trigger}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
+            $"create trigger {trigger} before update on users for each row when (old.id = '{user.Id}') execute function {trigger}()");
+        HttpResponseMessage failed;
+        try
+        {
+            failed = await PatchAsync(admin, user.Id, """{"disabled":true}""");
+        }
+        finally
+        {
+            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {trigger} on users; drop function {trigger}()");
+        }
+
+        // ...as if it had committed and only the answer was lost; the admin sends it again.
+        await TestDb.ExecuteAsync(api.ConnectionString, "update users set disabled = true, version = version + 1 where id = $1", user.Id);
+        var again = await PatchAsync(admin, user.Id, """{"disabled":true}""");
+
+        await ApiCalls.AssertProblemAsync(failed, HttpStatusCode.ServiceUnavailable, "service-unavailable");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        await ApiCalls.AssertProblemAsync(await client.GetAsync("/api/v1/users/me"), HttpStatusCode.Unauthorized, "unauthorized");
+    }
+
+    [Fact]
     public async Task A_disabled_user_with_a_wrong_password_still_gets_invalid_credentials()
     {
         using var admin = await api.AdminClientAsync();
