@@ -168,19 +168,8 @@ public sealed class BooksTests(ApiFixture api)
         using var admin = await api.AdminClientAsync();
         var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 5, new { name = "Lost answer", maxAssignmentsPerUser = 5 });
         var (client, _) = await api.NewUserAsync();
-        string trigger = $"trigger_{Guid.NewGuid():N}";
-        await TestDb.ExecuteAsync(api.ConnectionString,
-            $"create function {trigger}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
-            $"create trigger {trigger} before update on books for each row when (old.id = '{bookId}') execute function {trigger}()");
-        HttpResponseMessage failed;
-        try
-        {
-            failed = await Patch(admin, bookId, """{"maxAssignmentsPerUser":1}""");
-        }
-        finally
-        {
-            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {trigger} on books; drop function {trigger}()");
-        }
+        var failed = await TestDb.WhileTriggerAsync(api.ConnectionString, "books", $"old.id = '{bookId}'",
+            "raise exception 'lost' using errcode = '53400';", () => Patch(admin, bookId, """{"maxAssignmentsPerUser":1}"""));
 
         // ...as if the patch had committed and only its answer was lost.
         await TestDb.ExecuteAsync(api.ConnectionString, "update books set max_assignments_per_user = 1, version = version + 1 where id = $1", bookId);

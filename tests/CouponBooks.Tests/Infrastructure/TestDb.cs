@@ -40,19 +40,23 @@ public static class TestDb
     /// Runs <paramref name="run"/> while a BEFORE UPDATE trigger on the row of <paramref name="code"/> runs the PL/pgSQL
     /// <paramref name="body"/> (<c>return null;</c>: every update of the row applies to nothing), and drops it after.
     /// </summary>
-    public static async Task<T> WhileCouponTriggerAsync<T>(string connectionString, string code, string body, Func<Task<T>> run)
+    public static Task<T> WhileCouponTriggerAsync<T>(string connectionString, string code, string body, Func<Task<T>> run) =>
+        WhileTriggerAsync(connectionString, "coupons", $"old.code = '{code}'", body, run);
+
+    /// <summary>Runs <paramref name="run"/> while a before-update trigger on <paramref name="table"/> runs <paramref name="body"/> for the rows <paramref name="when"/> picks.</summary>
+    public static async Task<T> WhileTriggerAsync<T>(string connectionString, string table, string when, string body, Func<Task<T>> run)
     {
         string name = $"trigger_{Guid.NewGuid():N}";
         await ExecuteAsync(connectionString,
             $"create function {name}() returns trigger language plpgsql as $$ begin {body} end $$; " +
-            $"create trigger {name} before update on coupons for each row when (old.code = '{code}') execute function {name}()");
+            $"create trigger {name} before update on {table} for each row when ({when}) execute function {name}()");
         try
         {
             return await run();
         }
         finally
         {
-            await ExecuteAsync(connectionString, $"drop trigger {name} on coupons; drop function {name}()");
+            await ExecuteAsync(connectionString, $"drop trigger {name} on {table}; drop function {name}()");
         }
     }
 

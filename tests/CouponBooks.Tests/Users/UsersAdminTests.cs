@@ -214,19 +214,8 @@ public sealed class UsersAdminTests(ApiFixture api)
     {
         using var admin = await api.AdminClientAsync();
         var (client, user) = await api.NewUserAsync();
-        string trigger = $"trigger_{Guid.NewGuid():N}";
-        await TestDb.ExecuteAsync(api.ConnectionString,
-            $"create function {trigger}() returns trigger language plpgsql as $$ begin raise exception 'lost' using errcode = '53400'; end $$; " +
-            $"create trigger {trigger} before update on users for each row when (old.id = '{user.Id}') execute function {trigger}()");
-        HttpResponseMessage failed;
-        try
-        {
-            failed = await PatchAsync(admin, user.Id, """{"disabled":true}""");
-        }
-        finally
-        {
-            await TestDb.ExecuteAsync(api.ConnectionString, $"drop trigger {trigger} on users; drop function {trigger}()");
-        }
+        var failed = await TestDb.WhileTriggerAsync(api.ConnectionString, "users", $"old.id = '{user.Id}'",
+            "raise exception 'lost' using errcode = '53400';", () => PatchAsync(admin, user.Id, """{"disabled":true}"""));
 
         // ...as if it had committed and only the answer was lost; the admin sends it again.
         await TestDb.ExecuteAsync(api.ConnectionString, "update users set disabled = true, version = version + 1 where id = $1", user.Id);
