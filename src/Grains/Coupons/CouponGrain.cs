@@ -144,7 +144,9 @@ internal sealed class CouponGrain(CouponStore store, CouponWriter writer, BookSe
         OwnerChangeAsync(actor, ticket, activeBookOnly: true, _readsStarted, (row, settings, now) =>
         {
             var state = row.StateAt(now);
-            if (state == CouponState.Assigned && row.LockedUntil is { } ranOut && ranOut <= now)
+            // ASSIGNED with a lock end kept is a run-out lock, by this clock or by the sweep's (PostgreSQL's, which may
+            // run a little ahead): unlock and redeem clear the end.
+            if (state == CouponState.Assigned && row.LockedUntil is { } ranOut)
             {
                 return new Refusal(ErrorCode.LockExpired, $"The coupon's lock ran out at {ranOut:O}; lock it again to redeem it.");
             }

@@ -140,6 +140,20 @@ public sealed class LifecycleTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_lock_released_by_a_sweep_whose_clock_runs_ahead_is_lock_expired_for_a_redeem()
+    {
+        var (client, _, _, code) = await CouponCalls.OwnedCouponAsync(api, 1);
+        await CouponCalls.ActOkAsync(client, code, "lock");
+
+        // What the sweep writes when PostgreSQL's clock is ahead of the silo's: ASSIGNED, the lock's end kept (still
+        // in the future by the silo's clock).
+        await TestDb.ExecuteAsync(api.ConnectionString, "update coupons set state = 1, version = version + 1 where code = $1", code);
+
+        await ApiCalls.AssertProblemAsync(await CouponCalls.ActAsync(client, code, "redeem"), HttpStatusCode.Conflict, "lock-expired");
+        Assert.Equal("LOCKED", (await CouponCalls.ActOkAsync(client, code, "lock")).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task A_lock_runs_out_by_itself_and_then_redeem_is_lock_expired_until_locked_again()
     {
         using var admin = await api.AdminClientAsync();
