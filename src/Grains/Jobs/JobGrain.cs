@@ -41,6 +41,7 @@ internal sealed class JobGrain(
 {
     private const string WatchdogReminder = "resume-if-orphaned";
     private const int MaxAttempts = 3;
+    private static readonly TimeSpan ResumeAfter = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _deactivating = new();
     private long _processed;
@@ -158,6 +159,16 @@ internal sealed class JobGrain(
             record.State = JobState.Failed;
             record.Error = refused.Error;
         }
+        catch (Exception ex) when (IsInterruption(ex) && record.Attempts < MaxAttempts)
+        {
+            // A silo or the database out of reach for a moment (the book's silo died under a distribution, say): the job
+            // stays running and runs again shortly, doing only what is left (its work is keyed by the job's id).
+            logger.LogWarning(ex, "Job {JobId} ({Kind}) interrupted (attempt {Attempt} of {Max}); it resumes in {Delay}", Id, spec.Kind, record.Attempts, MaxAttempts, ResumeAfter);
+            SiloMetrics.JobEnded(spec.Kind, null);
+            _running = null;
+            this.RegisterGrainTimer(() => { Run(); return Task.CompletedTask; }, new GrainTimerCreationOptions(ResumeAfter, Timeout.InfiniteTimeSpan));
+            return;
+        }
         catch (Exception ex)
         {
             logger.LogError(ex, "Job {JobId} ({Kind}) failed", Id, spec.Kind);
@@ -184,6 +195,14 @@ internal sealed class JobGrain(
 
         return outcome.Value!;
     }
+
+    /// <summary>Faults of reach, not of the job: a silo gone or refusing, a call unanswered, the database briefly unavailable.</summary>
+    private static bool IsInterruption(Exception exception) => exception switch
+    {
+        SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or StorageUnavailableException => true,
+        Npgsql.NpgsqlException { IsTransient: true } => true,
+        _ => exception.InnerException is { } inner && IsInterruption(inner),
+    };
 
     private async Task UnregisterWatchdogAsync()
     {

@@ -146,6 +146,30 @@ public sealed class PoolsTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_distribution_interrupted_by_a_database_fault_resumes_by_itself_and_gives_each_member_once()
+    {
+        using var admin = await api.AdminClientAsync();
+        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 10);
+        var poolId = await CreatePoolAsync(admin);
+        var users = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => api.NewUserAsync()));
+        await AddAsync(admin, poolId, new { userIds = users.Select(u => u.User.Id) });
+        string sequence = $"fault_{Guid.NewGuid():N}";
+        await TestDb.ExecuteAsync(api.ConnectionString, $"create sequence {sequence}");
+
+        // The first write of the book's coupons fails as when the server is briefly out of resources; later ones pass.
+        var job = await TestDb.WhileTriggerAsync(api.ConnectionString, "coupons", $"new.book_id = '{bookId}'",
+            $"if nextval('{sequence}') = 1 then raise exception 'briefly unavailable' using errcode = '53400'; end if; return new;",
+            async () => await BookCalls.WaitForJobAsync(admin, await admin.PostAsJsonAsync($"/api/v1/pools/{poolId}/distributions", new { bookId, mode = "equal" })));
+
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+        Assert.Equal(3L, job.GetProperty("result").GetProperty("assigned").GetInt64());
+        Assert.Equal(users.Select(u => (u.User.Id, 1L)).OrderBy(u => u.Id),
+            (await TestDb.StringsAsync(api.ConnectionString, "select user_id::text || ' ' || count(*) from coupons where book_id = $1 and user_id is not null group by user_id", bookId))
+                .Select(row => (Guid.Parse(row.Split(' ')[0]), long.Parse(row.Split(' ')[1]))).OrderBy(u => u.Item1));
+        Assert.True(await TestDb.ScalarAsync<long>(api.ConnectionString, $"select last_value from {sequence}") >= 2, "the fault struck");
+    }
+
+    [Fact]
     public async Task An_idempotency_key_makes_a_retried_distribution_answer_its_first_job()
     {
         using var admin = await api.AdminClientAsync();
