@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CouponBooks.Api.Audit;
@@ -278,7 +279,7 @@ public static class BooksApi
     }
 
     private static async Task<Results<Ok<Page<CouponResponse>>, ProblemHttpResult>> ListCouponsAsync(
-        Guid id, IClusterClient cluster, string? state, Guid? userId, int? limit, string? cursor)
+        Guid id, IClusterClient cluster, [AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string? state, Guid? userId, int? limit, string? cursor)
     {
         var errors = new FieldErrors();
         int size = Paging.Limit(limit, errors);

@@ -1,10 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using CouponBooks.Coupons;
 
 namespace CouponBooks.Api.Coupons;
 
 /// <summary>A coupon as the REST contract shows it.</summary>
 public sealed record CouponResponse(
-    string Code, Guid BookId, string State, Guid? UserId, DateTimeOffset? AssignedAt, DateTimeOffset? LockedUntil, int RedemptionCount, DateTimeOffset? RedeemedAt)
+    string Code, Guid BookId, [property: AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string State, Guid? UserId, DateTimeOffset? AssignedAt, DateTimeOffset? LockedUntil, int RedemptionCount, DateTimeOffset? RedeemedAt)
 {
     public static CouponResponse From(CouponView coupon) => new(
         coupon.Code, coupon.BookId, StateName(coupon.State), coupon.UserId, coupon.AssignedAt, coupon.LockedUntil, coupon.RedemptionCount, coupon.RedeemedAt);

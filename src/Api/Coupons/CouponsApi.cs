@@ -18,7 +18,13 @@ public sealed record AssignRequest(Guid? UserId);
 public sealed record AssignCodeRequest([property: Required] Guid? UserId);
 
 /// <summary>One transition of a coupon's history.</summary>
-public sealed record HistoryResponse(DateTimeOffset At, string Action, string FromState, string ToState, Guid? UserId, Guid? ActorId);
+public sealed record HistoryResponse(
+    DateTimeOffset At,
+    [property: AllowedValues("assign", "lock", "unlock", "expire", "redeem")] string Action,
+    [property: AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string FromState,
+    [property: AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string ToState,
+    Guid? UserId,
+    Guid? ActorId);
 
 /// <summary>Assignments, and a coupon's lock, unlock, redeem and history; the caller's and a user's coupons.</summary>
 public static class CouponsApi
@@ -103,12 +109,12 @@ public static class CouponsApi
 
         var users = app.MapGroup("/api/v1/users").WithTags("Users").RequireAuthorization()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
-        users.MapGet("/me/coupons", (HttpContext http, IClusterClient cluster, Guid? bookId, string? state, int? limit, string? cursor) =>
+        users.MapGet("/me/coupons", (HttpContext http, IClusterClient cluster, Guid? bookId, [AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string? state, int? limit, string? cursor) =>
                 ListAsync(Caller.From(http.User).UserId, checkUser: false, cluster, bookId, state, limit, cursor))
             .WithSummary("The caller's coupons, optionally of one book (`bookId`) and in one `state`.")
             .Produces<Page<CouponResponse>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        users.MapGet("/{id:guid}/coupons", (Guid id, IClusterClient cluster, Guid? bookId, string? state, int? limit, string? cursor) =>
+        users.MapGet("/{id:guid}/coupons", (Guid id, IClusterClient cluster, Guid? bookId, [AllowedValues("UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED")] string? state, int? limit, string? cursor) =>
                 ListAsync(id, checkUser: true, cluster, bookId, state, limit, cursor))
             .RequireAuthorization(AuthSetup.AdminPolicy)
             .WithSummary("A user's coupons (admin).")

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Text.Json.Nodes;
 using CouponBooks.Api.Coupons;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -30,11 +33,15 @@ internal static class OpenApiSetup
                 BearerFormat = "JWT",
                 Description = "The accessToken from POST /api/v1/auth/login.",
             });
+            // Members are never omitted (API.md); those declared nullable are the ones that may be null.
+            options.SupportNonNullableReferenceTypes();
             options.OperationFilter<BearerRequirementFilter>();
             options.OperationFilter<IdempotencyKeyFilter>();
             options.OperationFilter<DeclaredBodyFilter>();
             options.OperationFilter<CommonAnswersFilter>();
             options.SchemaFilter<ProblemSchemaFilter>();
+            options.SchemaFilter<AllowedValuesFilter>();
+            options.ParameterFilter<AllowedValuesFilter>();
             string xml = Path.Combine(AppContext.BaseDirectory, "CouponBooks.Api.xml");
             if (File.Exists(xml))
             {
@@ -170,6 +177,24 @@ internal static class OpenApiSetup
                 Description = "400 `validation-failed` only: messages by member or parameter.",
                 AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
             };
+        }
+    }
+
+    /// <summary>The values a string member or query parameter takes (<see cref="AllowedValuesAttribute"/>), as an enum, so Swagger UI offers a list.</summary>
+    private sealed class AllowedValuesFilter : ISchemaFilter, IParameterFilter
+    {
+        public void Apply(IOpenApiSchema schema, SchemaFilterContext context) =>
+            Describe(schema, context.MemberInfo?.GetCustomAttribute<AllowedValuesAttribute>());
+
+        public void Apply(IOpenApiParameter parameter, ParameterFilterContext context) =>
+            Describe(parameter.Schema, context.ParameterInfo?.GetCustomAttribute<AllowedValuesAttribute>());
+
+        private static void Describe(IOpenApiSchema? schema, AllowedValuesAttribute? allowed)
+        {
+            if (allowed is not null && schema is OpenApiSchema described)
+            {
+                described.Enum = [.. allowed.Values.Select(value => (JsonNode)JsonValue.Create(value?.ToString() ?? ""))];
+            }
         }
     }
 }

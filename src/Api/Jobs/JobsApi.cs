@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using CouponBooks.Api.Auth;
 using CouponBooks.Api.Books;
@@ -11,7 +12,10 @@ public sealed record JobErrorResponse(string? Code, string Detail, IReadOnlyList
 
 /// <summary>A job as GET /jobs/{id} answers it; <c>result</c> is the kind's result object once it succeeded.</summary>
 public sealed record JobResponse(
-    Guid Id, string Kind, string State, long Total, long Processed, JsonElement? Result, JobErrorResponse? Error, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt)
+    Guid Id,
+    [property: AllowedValues("generate-codes", "import-codes", "distribution")] string Kind,
+    [property: AllowedValues("queued", "running", "succeeded", "failed")] string State,
+    long Total, long Processed, JsonElement? Result, JobErrorResponse? Error, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt)
 {
     public static JobResponse From(JobView job) => new(
         job.Id,

@@ -24,7 +24,7 @@ public sealed record AddMembersRequest(List<Guid>? UserIds, List<string>? Emails
 
 public sealed record AddMembersResponse(long Added, long AlreadyMembers, IReadOnlyList<string> Unknown);
 
-public sealed record DistributionRequest([property: Required] Guid? BookId, [property: Required] string? Mode, int? PerUser, long? Total, long? Seed);
+public sealed record DistributionRequest([property: Required] Guid? BookId, [property: Required, AllowedValues("equal", "random")] string? Mode, int? PerUser, long? Total, long? Seed);
 
 public sealed record DistributionResponse(long Requested, long Assigned, long SkippedUserLimit, long SkippedBookLimit, bool Exhausted, long Seed)
 {

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CouponBooks.Api.Audit;
@@ -187,4 +188,4 @@ public static class UsersApi
 }
 
 /// <summary>The body of PATCH /users/{id}, for the OpenAPI document; every member is optional.</summary>
-public sealed record UserPatchRequest(string? DisplayName, string? Role, bool? Disabled);
+public sealed record UserPatchRequest(string? DisplayName, [property: AllowedValues("USER", "ADMIN")] string? Role, bool? Disabled);

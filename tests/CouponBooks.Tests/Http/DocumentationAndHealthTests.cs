@@ -85,6 +85,14 @@ public sealed class DocumentationAndHealthTests(ApiFixture api)
         Assert.Equal(["email", "password"], Body("/api/v1/auth/register", "post", "application/json").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
         Assert.Equal(["bookId", "mode"], Body("/api/v1/pools/{id}/distributions", "post", "application/json").GetProperty("required").EnumerateArray().Select(r => r.GetString()).Order());
 
+        // The values of states, modes and roles are listed, in bodies, answers and the state filter; nullable members are marked.
+        Assert.Equal(["equal", "random"], Body("/api/v1/pools/{id}/distributions", "post", "application/json").GetProperty("properties").GetProperty("mode").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        var coupon = schemas.GetProperty("CouponResponse").GetProperty("properties");
+        Assert.Equal(["UNASSIGNED", "ASSIGNED", "LOCKED", "REDEEMED"], coupon.GetProperty("state").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal((false, true), (coupon.GetProperty("state").TryGetProperty("nullable", out _), coupon.GetProperty("lockedUntil").GetProperty("nullable").GetBoolean()));
+        var stateFilter = Operation("/api/v1/users/me/coupons", "get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "state");
+        Assert.Equal(4, stateFilter.GetProperty("schema").GetProperty("enum").GetArrayLength());
+
         // Problems carry code, traceId and (for validation) errors; limit has its bounds.
         var problem = schemas.GetProperty("ProblemDetails").GetProperty("properties");
         Assert.True(problem.TryGetProperty("code", out _) && problem.TryGetProperty("traceId", out _) && problem.TryGetProperty("errors", out _));
