@@ -67,7 +67,9 @@ internal sealed class IdempotencyGrain(NpgsqlDataSource dataSource, CouponWriter
             _loaded = false;
             if (ex is TimeoutException)
             {
+                // Kept in memory for the whole window, so an idle collection does not forget it.
                 _unsettledUntil = clock.GetUtcNow() + Settling;
+                DelayDeactivation(Settling);
             }
 
             throw;

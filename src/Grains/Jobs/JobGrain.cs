@@ -46,6 +46,7 @@ internal sealed class JobGrain(
     private readonly CancellationTokenSource _deactivating = new();
     private long _processed;
     private Task? _running;
+    private IGrainTimer? _resume;
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -166,7 +167,8 @@ internal sealed class JobGrain(
             logger.LogWarning(ex, "Job {JobId} ({Kind}) interrupted (attempt {Attempt} of {Max}); it resumes in {Delay}", Id, spec.Kind, record.Attempts, MaxAttempts, ResumeAfter);
             SiloMetrics.JobEnded(spec.Kind, null);
             _running = null;
-            this.RegisterGrainTimer(() => { Run(); return Task.CompletedTask; }, new GrainTimerCreationOptions(ResumeAfter, Timeout.InfiniteTimeSpan));
+            _resume?.Dispose();
+            _resume = this.RegisterGrainTimer(() => { Run(); return Task.CompletedTask; }, new GrainTimerCreationOptions(ResumeAfter, Timeout.InfiniteTimeSpan));
             return;
         }
         catch (Exception ex)
