@@ -98,9 +98,7 @@ public sealed class MalformedInputTests(ApiFixture api, ITestOutputHelper output
         string method, string url, string mediaType, string body)
     {
         using var admin = await api.AdminClientAsync();
-        var (bookId, _) = await CouponCalls.BookWithCodesAsync(admin, 1);
-        var pool = JsonDocument.Parse(await (await admin.PostAsJsonAsync("/api/v1/pools", new { name = $"Pool {Guid.NewGuid():N}" })).Content.ReadAsStringAsync()).RootElement;
-        string path = url.Replace("{book}", bookId.ToString()).Replace("{pool}", pool.GetProperty("id").GetString());
+        string path = await ResolveAsync(admin, url);
         using var anonymous = api.CreateClient();
         var (user, _) = await api.NewUserAsync();
         HttpRequestMessage Request() => new(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, mediaType) };
